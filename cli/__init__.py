@@ -1,0 +1,1 @@
+"""The `spikinghash` command line: a thin layer over library functions."""

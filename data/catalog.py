@@ -1,0 +1,7 @@
+"""Imports every module that registers datasets, so the registry sees them all."""
+
+from spikinghash.data import dvs_digits  # noqa: F401
+from spikinghash.data import nmnist  # noqa: F401
+from spikinghash.data import dvs_gesture  # noqa: F401
+from spikinghash.data import cifar10_dvs  # noqa: F401
+from spikinghash.data import image_arrays  # noqa: F401
