@@ -38,7 +38,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from spikinghash.data.registry import list_datasets
 
     for info in list_datasets():
-        size = "x".join(map(str, info.sensor_size)) if all(info.sensor_size) else "any"
+        size = "x".join(map(str, info.sensor_size)) if info.sensor_size else "any"
         where = "needs --root" if info.needs_root else "built in"
         print(f"{info.name:12s} {info.kind:6s} {size:10s} {len(info.classes) or 'any':>3} classes  {where:12s} {info.description}")
     return 0

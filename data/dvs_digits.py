@@ -38,11 +38,12 @@ from spikinghash.atomic_io import write_npz
 from spikinghash.data.dvs_sensor import DVSPixelArray, DVSSensorParams
 from spikinghash.data.events import EVENT_DTYPE
 from spikinghash.data.motions import CLASS_NAMES, SIMILAR_PAIRS, MotionProgram, make_program, swap_halves
-from spikinghash.data.registry import DatasetInfo, cache_dir, register_dataset
+from spikinghash.data.registry import SPLITS, DatasetInfo, cache_dir, register_dataset
+from spikinghash.data.retrieval_split import protocol_indices
 from spikinghash.errors import ConfigError, DataError
 
 NAME = "dvs-digits"
-GENERATOR_VERSION = 1  # bump whenever the generated events would change
+GENERATOR_VERSION = 2  # bump whenever the generated events would change
 
 
 @dataclass(frozen=True)
@@ -200,14 +201,7 @@ def _sample_plan(cfg: DvsDigitsConfig, digit_labels: np.ndarray) -> tuple[np.nda
 
 def _split_indices(labels: np.ndarray, cfg: DvsDigitsConfig) -> dict[str, np.ndarray]:
     """Stratified, seeded query/database split; train = database."""
-    rng = np.random.default_rng([cfg.seed, 2])
-    query = []
-    for c in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        query.append(members[: max(1, int(round(cfg.query_fraction * len(members))))])
-    q = np.sort(np.concatenate(query))
-    db = np.setdiff1d(np.arange(len(labels)), q)
-    return {"query": q, "database": db, "train": db.copy()}
+    return {split: protocol_indices(labels, split, cfg.query_fraction, cfg.seed) for split in SPLITS}
 
 
 def _record_job(job: tuple[np.ndarray, list[MotionProgram], DvsDigitsConfig, np.random.SeedSequence]) -> list[np.ndarray]:

@@ -40,5 +40,7 @@ def validate_events(events: np.ndarray, sensor_size: tuple[int, int, int], sourc
             f"{source}: event coordinates fall outside the {w}x{h} sensor; the file is corrupt "
             "or belongs to another dataset"
         )
+    if not np.isin(events["p"], (0, 1)).all():
+        raise DataError(f"{source}: polarities must be 0 or 1 (OFF, ON); the file is corrupt or belongs to another dataset")
     if np.any(np.diff(events["t"]) < 0):
         raise DataError(f"{source}: event timestamps are not sorted; the file is corrupt")

@@ -34,7 +34,8 @@ class DatasetInfo:
         name: registry name, e.g. ``"dvs-digits"``.
         kind: ``"events"`` (samples are event arrays) or ``"images"``.
         sensor_size: ``(W, H, P)`` in pixels and polarities, tonic's convention; for
-            images ``(W, H, C)``.
+            images ``(W, H, C)``; ``None`` where the user's files decide it (a loaded
+            split's ``info`` then carries the real size).
         classes: class names, index = label.
         similar_classes: unordered pairs of labels that count as "similar" (relevance
             0.5 in ACG/NDCG, Eqs. 27–29).
@@ -44,7 +45,7 @@ class DatasetInfo:
 
     name: str
     kind: Kind
-    sensor_size: tuple[int, int, int]
+    sensor_size: tuple[int, int, int] | None
     classes: tuple[str, ...]
     similar_classes: tuple[tuple[int, int], ...] = ()
     description: str = ""
