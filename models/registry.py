@@ -13,11 +13,13 @@ from typing import Any, Callable
 
 from torch import nn
 
+from spikinghash.errors import ConfigError
+
 Builder = Callable[..., nn.Module]
 _BUILDERS: dict[str, Builder] = {}
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(ConfigError):
     """Raised for a model name that is not registered."""
 
 
