@@ -10,7 +10,12 @@ from spikinghash import __version__
 from spikinghash.errors import UserError
 
 # Each module has `register(subparsers)`; a subcommand is listed only once it works.
-_COMMAND_MODULES = ("spikinghash.cli.data_cmd", "spikinghash.cli.demo_cmd")
+_COMMAND_MODULES = (
+    "spikinghash.cli.data_cmd",
+    "spikinghash.cli.train_cmd",
+    "spikinghash.cli.eval_cmd",
+    "spikinghash.cli.demo_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,3 +49,23 @@ def plot_precision_curve(ks: Sequence[int], precision: np.ndarray, path: Path, t
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_training_curves(metrics_jsonl: Path, path: Path, title: str) -> Path:
+    """Loss (left axis) and query/database mAP (right axis) over epochs, from ``metrics.jsonl``."""
+    import json
+
+    rows = [json.loads(line) for line in Path(metrics_jsonl).read_text().splitlines() if line.strip()]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 4.0))
+    epochs = [r["epoch"] for r in rows]
+    ax.plot(epochs, [r["loss"] for r in rows], color="tab:blue", marker="o", markersize=3, label="loss")
+    ax.set(xlabel="epoch", ylabel="training loss", title=title)
+    ax.grid(alpha=0.3)
+    evaluated = [(r["epoch"], r["map"]) for r in rows if r.get("map") is not None]
+    if evaluated:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*evaluated), color="tab:red", marker="s", markersize=4, label="mAP")
+        ax2.set(ylabel=f"mAP@{rows[-1].get('map_k', 'all')}", ylim=(0, 1.02))
+    fig.tight_layout()
+    return _save(fig, path)

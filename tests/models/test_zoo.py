@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from spikinghash.errors import ConfigError
 from spikinghash.models import HashOutput, UnknownModelError, create_model, list_models
 
 # Models whose defaults cannot run at the tiny test settings get shrunk here; their full
