@@ -6,6 +6,7 @@ so that a fixed-point twin can sit beside this one later without a second descri
 
 Multi-step calls take all ``T`` steps at once (``x: [T, ...]``) and run a hand-written
 backward pass over the whole time loop (one autograd node instead of a dozen per step).
+With no gradient to compute (eval, ONNX export) the same loop runs as plain tensor ops.
 """
 
 from __future__ import annotations
@@ -160,6 +161,27 @@ def lif_step(x: Tensor, state: LIFState, p: LIFParams) -> tuple[Tensor, LIFState
     return s, LIFState(v=reset(h, s, p))
 
 
+def unroll(x: Tensor, p: LIFParams) -> tuple[Tensor, Tensor]:
+    """Eqs. 1–3 over all T steps from rest, in plain tensor ops (Heaviside spikes).
+
+    Args:
+        x: input current ``[T, ...]``.
+        p: neuron parameters.
+
+    Returns:
+        ``(membrane, fired)``: H ``[T, ...]`` (float) and S ``[T, ...]`` (bool).
+    """
+    v: Tensor | None = None
+    hs, ss = [], []
+    for t in range(x.shape[0]):
+        h = charge(x[t], v, p)
+        s = fire(h, p, heaviside)
+        v = reset(h, s, p)
+        hs.append(h)
+        ss.append(s)
+    return torch.stack(hs), torch.stack(ss)
+
+
 class _MultiStepLIF(torch.autograd.Function):
     """Eqs. 1–3 over all T steps as one autograd node.
 
@@ -171,16 +193,7 @@ class _MultiStepLIF(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, p: LIFParams) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        x = x.contiguous()
-        v: Tensor | None = None
-        hs, ss = [], []
-        for t in range(x.shape[0]):
-            h = charge(x[t], v, p)
-            s = fire(h, p, heaviside)  # no graph is recorded here; backward() below is the gradient
-            v = reset(h, s, p)
-            hs.append(h)
-            ss.append(s)
-        membrane, fired = torch.stack(hs), torch.stack(ss)
+        membrane, fired = unroll(x.contiguous(), p)  # no graph is recorded; backward() below is the gradient
         ctx.p = p
         ctx.save_for_backward(membrane, fired)
         # Unused outputs then arrive as None instead of tensors of zeros.
@@ -222,6 +235,12 @@ def lif_multistep(x: Tensor, p: LIFParams) -> LIFTrace:
     """
     if x.dim() < 1 or x.shape[0] < 1:
         raise ValueError(f"lif_multistep needs x of shape [T, ...] with T >= 1, got {tuple(x.shape)}")
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        # Nothing to differentiate (eval, ONNX export): plain ops, no autograd node. They
+        # trace to ONNX as they are; torch.onnx's inlining of the custom Function does not
+        # (torch 2.13 returns its membrane output in place of its spikes).
+        membrane, fired = unroll(x, p)
+        return LIFTrace(fired.to(x.dtype), membrane)
     spikes, membrane = _MultiStepLIF.apply(x, p)
     return LIFTrace(spikes, membrane)
 
