@@ -14,6 +14,7 @@ _COMMAND_MODULES = (
     "spikinghash.cli.data_cmd",
     "spikinghash.cli.train_cmd",
     "spikinghash.cli.eval_cmd",
+    "spikinghash.cli.export_cmd",
     "spikinghash.cli.demo_cmd",
 )
 

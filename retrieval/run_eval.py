@@ -11,8 +11,7 @@ Files written into ``RUN_DIR`` (all atomically):
 
 from __future__ import annotations
 
-import hashlib
-import json
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,18 @@ from spikinghash.retrieval.index import INDEX_BUILDERS, build_index, load_index,
 from spikinghash.retrieval.ranking import TIE_RULES
 from spikinghash.retrieval.plots import plot_pr_curve, plot_precision_curve, plot_training_curves
 from spikinghash.retrieval.search import SearchResult, search
-from spikinghash.train.checkpoint import load_checkpoint
-from spikinghash.train.config import TrainConfig, config_from_dict, read_config_file
+from spikinghash.train.config import TrainConfig
 from spikinghash.train.distributed import DistEnv
 from spikinghash.train.evaluation import encode
-from spikinghash.train.trainer import RunData, build_model, load_data
+from spikinghash.train.run_dir import load_trained, read_run_config
+from spikinghash.train.trainer import RunData, load_data
 
 CODES, INDEX, EVAL = "codes.npz", "index.npz", "eval.json"
 
 
 @dataclass
 class LoadedRun:
-    """A trained run ready to encode: its config, model (eval mode, CPU), data and fingerprint."""
+    """A trained run with its query and database splits, ready to encode."""
 
     run_dir: Path
     cfg: TrainConfig
@@ -51,23 +50,11 @@ class LoadedRun:
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
-    """Rebuild the model of ``run_dir`` from ``config.yaml`` and ``checkpoint.pt`` (weights_only)."""
-    run_dir = Path(run_dir)
-    cfg_path = run_dir / "config.yaml"
-    if not cfg_path.is_file():
-        raise DataError(f"{run_dir} is not a training run (no config.yaml); train one with `spikinghash train`")
-    cfg = config_from_dict(read_config_file(cfg_path))
-    cfg.eval_every = max(cfg.eval_every, 1)  # load the query and database splits too
-    state = load_checkpoint(run_dir / "checkpoint.pt")
+    """The trained model of ``run_dir`` (see :func:`load_trained`) and its data splits."""
+    trained = load_trained(run_dir)
+    cfg = dataclasses.replace(trained.cfg, eval_every=max(trained.cfg.eval_every, 1))  # query + database too
     data = load_data(cfg, DistEnv())
-    model = build_model(cfg, data)
-    model.load_state_dict(state["model"])
-    model.eval()
-    digest = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode())
-    for name, tensor in sorted(state["model"].items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return LoadedRun(run_dir, cfg, model, data, int(state["epoch"]), digest.hexdigest())
+    return LoadedRun(trained.run_dir, trained.cfg, trained.model, data, trained.epoch, trained.fingerprint)
 
 
 def encode_run(run: LoadedRun, batch_size: int = 64) -> CodeSet:
@@ -150,6 +137,5 @@ def class_names(run_dir: str | Path) -> tuple[str, ...]:
     """The dataset's class names for a run (for printing)."""
     from spikinghash.data.registry import dataset_info
 
-    cfg = config_from_dict(read_config_file(Path(run_dir) / "config.yaml"))
-    return dataset_info(str(cfg.data)).classes
+    return dataset_info(str(read_run_config(run_dir).data)).classes
 

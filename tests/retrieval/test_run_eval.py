@@ -121,3 +121,21 @@ def test_cli_eval_search_and_errors(run_dir: Path, evaluated: dict, tmp_path: Pa
                          (["eval", str(run_dir), "--index", "lsh"], "unknown index kind")):
         r = cli(*args)
         assert r.returncode == 2 and "Traceback" not in r.stderr and needle in r.stderr, r.stderr
+
+
+def test_cli_export_onnx_gives_the_runs_codes(run_dir: Path, evaluated: dict, tmp_path: Path) -> None:
+    from spikinghash.export.onnx_export import run_onnx
+
+    out = tmp_path / "m.onnx"
+    r = subprocess.run([sys.executable, "-m", "spikinghash.cli.main", "export", "onnx", str(run_dir), "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    run = load_run(run_dir)
+    x = torch.stack([run.data.query[i][0] for i in range(5)], dim=1)
+    with torch.no_grad():
+        want = run.model(x)
+    got = run_onnx(out, x.numpy())
+    np.testing.assert_allclose(got.mem, want.mem.numpy(), atol=1e-5)
+    clear = np.abs(want.mem.numpy()) > 1e-4  # bits whose sign no float rounding can flip
+    assert clear.mean() > 0.9
+    np.testing.assert_array_equal(got.code[clear], want.code.numpy().astype(np.uint8)[clear])
