@@ -1,0 +1,99 @@
+"""Speed of the fast integer simulator against Lava (fixed_pt) on the same quantized network.
+
+Run from the repository root: ``python benchmarks/bench_hw_sim.py [--lava-samples 4] [--fast-samples 512]``.
+
+The network (random weights, T = 8, event-count input 2×16×16) has the shape of a small DVS
+hashing model: Conv 2→8 → LIF → {Conv 8→8 stride 2 | SumPool 2×2} → LIF (residual fan-in)
+→ Flatten → Affine 512→32 → LIF (hash layer); plus a third path into the second LIF layer,
+Input → Delay 1 → Conv 2→8 stride 2 (a DelaySparse on Lava). It is quantized on its own
+frames, then run
+
+1. on Lava with both state-reset schedules: LIFReset with samples back to back in one run
+   ("interval"), and one freshly built run per sample ("fresh");
+2. on the fast simulator (after one warm-up call).
+
+Prints samples/s of each (Lava's back-to-back schedule also per sample after its start-up,
+from runs of N and 2N samples), the ratios fast / Lava, and the bit-exactness check of every
+Lava sample (differing spikes per layer, hash-layer v and code bits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import nir
+import numpy as np
+
+from spikinghash.hw_sim.compare import bit_exactness, compare_float_int
+from spikinghash.hw_sim.fast_sim import simulate_int
+from spikinghash.hw_sim.float_sim import simulate_float
+from spikinghash.hw_sim.graph import parse
+from spikinghash.hw_sim.lava_net import run_lava
+from spikinghash.hw_sim.quantize import quantize
+
+DT = 1e-3
+
+
+def bench_graph(seed: int = 0) -> nir.NIRGraph:
+    rng = np.random.default_rng(seed)
+
+    def lif(shape, gamma=2.0):
+        return nir.LIF(tau=np.full(shape, gamma * DT), r=np.ones(shape), v_leak=np.zeros(shape),
+                       v_threshold=np.ones(shape), v_reset=np.zeros(shape))
+
+    def conv(cin, cout, hw, stride, std):
+        return nir.Conv2d(input_shape=hw, weight=rng.normal(0, std, (cout, cin, 3, 3)), stride=stride, padding=1,
+                          dilation=1, groups=1, bias=rng.normal(0.1, 0.1, cout))
+
+    nodes = {"in": nir.Input(input_type={"input": np.array([2, 16, 16])}),
+             "c1": conv(2, 8, (16, 16), 1, 0.5), "n1": lif((8, 16, 16)),
+             "c2": conv(8, 8, (16, 16), 2, 0.25),
+             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+             "d": nir.Delay(delay=np.full((2, 16, 16), DT)), "c3": conv(2, 8, (16, 16), 2, 0.3),
+             "n2": lif((8, 8, 8), 3.0), "fl": nir.Flatten(input_type={"input": np.array([8, 8, 8])}, start_dim=0),
+             "a": nir.Affine(weight=rng.normal(0, 0.06, (32, 512)), bias=rng.normal(4.4, 0.6, 32)),
+             "n3": lif((32,), 4.0), "out": nir.Output(output_type={"output": np.array([32])})}
+    edges = [("in", "c1"), ("c1", "n1"), ("n1", "c2"), ("c2", "n2"), ("n1", "pool"), ("pool", "n2"),
+             ("in", "d"), ("d", "c3"), ("c3", "n2"), ("n2", "fl"), ("fl", "a"), ("a", "n3"), ("n3", "out")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": DT, "T": 8}, type_check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lava-samples", type=int, default=4)
+    parser.add_argument("--fast-samples", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=8)
+    args = parser.parse_args()
+
+    net = parse(bench_graph())
+    frames = np.random.default_rng(1).poisson(0.5, (args.steps, args.fast_samples, 2, 16, 16)).astype(np.float64)
+    q = quantize(net, frames)
+    simulate_int(q, frames[:, :8])  # warm-up
+    fast = simulate_int(q, frames)
+    fast_rate = args.fast_samples / fast.seconds
+    print(f"fast sim : {args.fast_samples} samples in {fast.seconds:.3f} s = {fast_rate:,.1f} samples/s")
+
+    # Lava pays a start-up (compile, one OS process per Lava process) once per run: the back-to-back
+    # schedule is timed at N and 2N samples, so its per-sample (marginal) rate is measured apart from it.
+    n = args.lava_samples
+    seconds = {}
+    for reset, count in (("interval", n), ("interval", 2 * n), ("fresh", n)):
+        lava = run_lava(q, frames, samples=count, reset=reset)
+        seconds[reset, count] = lava.seconds
+        diff = bit_exactness(fast, lava)
+        print(f"lava {reset:8s}: {count:3d} samples in {lava.seconds:6.2f} s = {count / lava.seconds:6.3f} samples/s;"
+              f" differences vs fast sim: {json.dumps(diff)}")
+    marginal = n / (seconds["interval", 2 * n] - seconds["interval", n])
+    startup = seconds["interval", n] - n / marginal
+    print(f"lava interval, per sample after start-up: {marginal:.3f} samples/s (start-up {startup:.1f} s); "
+          f"fresh: {n / seconds['fresh', n]:.3f} samples/s")
+    print(f"ratio fast / lava interval per sample: {fast_rate / marginal:,.0f}x; "
+          f"fast / lava interval with start-up ({2 * n} samples): "
+          f"{fast_rate * seconds['interval', 2 * n] / (2 * n):,.0f}x")
+    report = compare_float_int(simulate_float(net, frames), fast)
+    print("float vs integer:", json.dumps({"layers": report["layers"], "hash": report["hash"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Compare simulations: float vs integer (quality of the deployment) and fast vs Lava (bit-exactness).
+
+All runs hand over spikes already aligned to the float model's steps (``[T, B, *shape]``;
+the integer runs have cut Lava's per-layer latency away), so comparisons are elementwise.
+Results are plain dicts of floats/ints and arrays, ready for JSON reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol
+
+import numpy as np
+
+from spikinghash.errors import DataError
+from spikinghash.retrieval.codes import CodeSet
+from spikinghash.retrieval.evaluate import evaluate
+
+
+class Run(Protocol):
+    """What FloatRun, IntRun and LavaResult share."""
+
+    spikes: dict[str, np.ndarray]
+    codes: np.ndarray
+
+
+def _common(a: Run, b: Run) -> list[str]:
+    layers = [n for n in a.spikes if n in b.spikes]
+    for n in layers:
+        if a.spikes[n].shape != b.spikes[n].shape:
+            raise DataError(f"layer {n!r}: spike rasters of shapes {a.spikes[n].shape} and {b.spikes[n].shape}; "
+                            "compare runs of the same graph on the same samples")
+    return layers
+
+
+def layer_agreement(a: Run, b: Run) -> dict[str, dict[str, float]]:
+    """Per layer: fraction of (step, sample, neuron) entries with equal spikes, and both firing rates
+    (spikes per neuron per step)."""
+    return {n: {"agreement": float(np.mean(a.spikes[n] == b.spikes[n])),
+                "rate_a": float(np.mean(a.spikes[n])), "rate_b": float(np.mean(b.spikes[n]))}
+            for n in _common(a, b)}
+
+
+def hash_agreement(a: Run, b: Run) -> dict[str, float]:
+    """Fraction of equal code bits, of samples with identical codes, and the mean Hamming distance."""
+    if a.codes.shape != b.codes.shape:
+        raise DataError(f"codes of shapes {a.codes.shape} and {b.codes.shape}; compare the same samples")
+    diff = a.codes != b.codes
+    return {"bit_agreement": float(1.0 - diff.mean()), "code_agreement": float(np.mean(~diff.any(axis=1))),
+            "mean_hamming": float(diff.sum(axis=1).mean())}
+
+
+def compare_float_int(float_run: Run, int_run: Run) -> dict[str, Any]:
+    """Float vs integer: per-layer agreement and rates (``rate_a`` = float, ``rate_b`` = integer),
+    hash-bit agreement, and both code matrices ``[B, L]`` (for mAP, see :func:`codes_map`)."""
+    return {"layers": layer_agreement(float_run, int_run), "hash": hash_agreement(float_run, int_run),
+            "codes_float": float_run.codes, "codes_int": int_run.codes}
+
+
+class IntegerRun(Run, Protocol):
+    """What IntRun and LavaResult share beyond :class:`Run`: the hash layer's v ``[T, B, L]``."""
+
+    v_hash: np.ndarray
+
+
+def bit_exactness(fast: IntegerRun, lava: IntegerRun) -> dict[str, int]:
+    """Counts of differences between two integer runs over the samples both ran (the first ``N`` of
+    ``fast`` when Lava ran fewer): spikes per layer, ``"v_hash"`` potentials, ``"codes"`` bits. All 0 = bit-exact."""
+    n = lava.codes.shape[0]
+    out = {}
+    for layer, spikes in lava.spikes.items():
+        mine = fast.spikes[layer][:, :n]
+        if mine.shape != spikes.shape:
+            raise DataError(f"layer {layer!r}: rasters {mine.shape} vs {spikes.shape}; run the same graph and frames")
+        out[layer] = int(np.count_nonzero(mine != spikes))
+    out["v_hash"] = int(np.count_nonzero(fast.v_hash[:, :n] != lava.v_hash))
+    out["codes"] = int(np.count_nonzero(fast.codes[:n] != lava.codes))
+    return out
+
+
+def codes_map(query_codes: Mapping[str, np.ndarray], db_codes: Mapping[str, np.ndarray],
+              query_labels: np.ndarray, db_labels: np.ndarray) -> dict[str, float]:
+    """mAP (over the whole database) of each named code set, e.g. ``{"float": ..., "int": ...}``."""
+    return {name: evaluate(CodeSet.from_bits(query_codes[name], db_codes[name], query_labels, db_labels)).map
+            for name in query_codes}
