@@ -96,8 +96,15 @@ def class_pair_cosines(mem: Tensor, labels: Tensor, num_classes: int) -> tuple[T
 
 
 def filter_similarity(s: Tensor, tau: float) -> Tensor:
-    """Eq. 20: keep ``s_ij`` where it exceeds ``tau``, else 0. Shape kept."""
-    return torch.where(s > tau, s, torch.zeros_like(s))
+    """Eq. 20: keep ``s_ij`` where it exceeds ``tau``, else 0. ``s`` ``[C, C]``, shape kept.
+
+    The diagonal (same-class similarity) is never filtered: a class whose mean cosine
+    fell below ``tau`` would otherwise get target 0 for its own pairs and, once lambda
+    reaches 0 (Eq. 21), be trained to spread its codes apart. The paper meant the
+    filter against inter-class noise; this exemption is our choice (README, "Training").
+    """
+    keep = (s > tau) | torch.eye(s.shape[0], dtype=torch.bool, device=s.device)
+    return torch.where(keep, s, torch.zeros_like(s))
 
 
 def blend_similarity(s_hard: Tensor, s_soft: Tensor, lam: float) -> Tensor:

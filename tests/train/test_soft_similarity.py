@@ -13,6 +13,7 @@ from spikinghash.train.soft_similarity import (
     DynamicSoftSimilarity,
     blend_weight,
     class_pair_cosines,
+    filter_similarity,
     round_starts,
 )
 
@@ -145,3 +146,10 @@ def test_bad_state_and_epochs_are_config_errors() -> None:
         soft.begin_epoch(5)
     with pytest.raises(ConfigError, match="outside 0..19"):
         soft.begin_epoch(20)
+
+
+def test_filter_never_zeroes_the_diagonal() -> None:
+    s = torch.tensor([[0.3, 0.6, 0.2], [0.6, 0.9, 0.4], [0.2, 0.4, -0.1]], dtype=torch.float64)
+    out = filter_similarity(s, 0.5)
+    expected = torch.tensor([[0.3, 0.6, 0.0], [0.6, 0.9, 0.0], [0.0, 0.0, -0.1]], dtype=torch.float64)
+    assert torch.equal(out, expected)
