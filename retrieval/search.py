@@ -1,9 +1,9 @@
 """Top-k Hamming search: neighbour rows, distances and labels for each query.
 
-Exact (``"flat"``) indexes are searched by computing every distance with faiss'
-popcount kernel and ranking with the tie rule the metrics use (distance, then
-database row), block by block. faiss' own k-selection would give the same distances
-but leaves open *which* of several equally distant items survive at the k-th place.
+Exact (``"flat"``) indexes are searched with the tie rule the metrics use (distance,
+then database row) by ``ranking.ranked_rows``: faiss' counting k-selection, whose
+buckets keep equally distant rows in row order, or a stable sort of all distances
+when k is a large share of the database.
 
 Approximate indexes (``"hnsw"``, ``"ivf"``) return what faiss finds; each row is then
 sorted by (distance, database row). Slots they leave empty hold index -1, distance -1
@@ -21,7 +21,7 @@ import numpy as np
 from spikinghash.errors import ConfigError
 from spikinghash.retrieval.codes import check_packed
 from spikinghash.retrieval.index import HashIndex
-from spikinghash.retrieval.ranking import hamming_distances, query_blocks, rank_order
+from spikinghash.retrieval.ranking import ranked_rows
 
 
 class SearchResult(NamedTuple):
@@ -35,13 +35,7 @@ class SearchResult(NamedTuple):
 def _exact(hash_index: HashIndex, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     index = hash_index.index
     db = faiss.vector_to_array(index.xb).reshape(index.ntotal, index.code_size)
-    rows, dists = [], []
-    for block in query_blocks(len(queries), len(db)):
-        dist = hamming_distances(queries[block], db)
-        order = rank_order(dist, k)
-        rows.append(order)
-        dists.append(np.take_along_axis(dist, order, axis=1).astype(np.int32))
-    return np.concatenate(rows), np.concatenate(dists)
+    return ranked_rows(queries, db, k)
 
 
 def _approximate(hash_index: HashIndex, queries: np.ndarray,
