@@ -1,4 +1,4 @@
-r"""Export a neuromorphic profile (``*_nir`` models) to a NIR graph (``.notes/DEPLOY_CONTRACT.md``).
+r"""Export a neuromorphic profile (``*_nir`` models) to a NIR graph (``docs/deploy_contract.md``).
 
 Graph layout (canonical form): ``input`` (frames ``[C, H, W]``, one per step) and every LIF
 node are sources; every path from a source to the next LIF node (or ``output``) is

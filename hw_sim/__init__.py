@@ -2,7 +2,7 @@
 
 Importing this package makes lava-nc 0.10 usable on Python 3.11 (see ``lava_compat``).
 
-Input: a NIR graph in the canonical form of ``.notes/DEPLOY_CONTRACT.md`` (never a torch
+Input: a NIR graph in the canonical form of ``docs/deploy_contract.md`` (never a torch
 module) and frames ``[T, B, C, H, W]``. Pipeline, one module each:
 
 - ``graph``: parse and check the canonical form -> neuron layers, paths, Lava lags/delays;

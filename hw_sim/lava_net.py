@@ -1,11 +1,14 @@
 """Build an :class:`IntNet` from lava-nc's own processes and run it with ``Loihi2SimCfg(select_tag="fixed_pt")``.
 
-Processes: a ``RingBuffer`` source sends the graded integer frames; each path becomes a
-``Conv`` (Conv2d without Lava delay), ``Dense``/``DelayDense`` (Affine, Linear) or
-``Sparse``/``DelaySparse`` (Conv2d needing a delay, SumPool2d, Scale); each neuron layer a
-``LIFReset``; a ``RingBuffer`` sink per layer records its spikes and a ``Monitor`` the hash
-layer's ``v``. Lava lays 3-D data out as (W, H, C): frames, kernels, biases and matrices
-are permuted here and the recordings permuted back to (C, H, W).
+Processes (``lava_build``): a ``RingBuffer`` source sends the graded integer frames; each
+path becomes a ``Sparse``/``Dense`` (or ``Conv``, ``DelaySparse``/``DelayDense``, relay
+``LIF``: see ``lava_build.plan_path``); each neuron layer a ``LIFReset``; an ``Extractor``
+per recorded layer passes its spikes to this process (whole arrays per step: reading a
+``RingBuffer`` sink with ``Var.get`` moves one number per message, hours on a large model)
+and a ``Monitor`` records the hash layer's ``v``. Lava lays 3-D data out as (W, H, C):
+frames are permuted here and the recordings permuted back to (C, H, W).
+The network is built and compiled once per call, whatever the number of samples, and its
+runtime is always stopped, its OS processes reaped (``lava_runtime``).
 
 Latency: neuron layer n sees the float step t at Lava step ``t + lag[n]`` (see ``graph``);
 outputs are cut to each layer's window ``[lag, lag + T)`` before they are returned.
@@ -17,7 +20,10 @@ State reset between samples, two schedules (``reset``):
   ``LIFReset`` zeroes its layer at the step its sample's window opens. A layer's window
   then depends only on its own sample, except through Delay paths from neuron layers,
   which would carry the previous sample's last spikes in — so such graphs need ``"fresh"``.
-- ``"fresh"``: one run per sample (rebuilt and recompiled each time).
+- ``"fresh"``: one ``run`` of ``T + max lag`` steps per sample on the same compiled network;
+  Lava ``Reset`` processes zero, after each sample's last step, every state that a fresh
+  network would start with at zero and that can reach a window (``lava_build.build_graph``).
+  (``Var.set`` would do it too, but it also moves one number per message.)
 
 ``reset=None`` picks "interval" whenever it is exact, else "fresh".
 """
@@ -25,14 +31,16 @@ State reset between samples, two schedules (``reset``):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import numpy as np
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.graph import CanonicalNet, Path
+from spikinghash.hw_sim.graph import CanonicalNet
 from spikinghash.hw_sim.int_net import IntNet, quantize_input
+from spikinghash.hw_sim.lava_build import LavaGraph, build_graph, lava_order, lava_shape, to_lava  # noqa: F401
+from spikinghash.hw_sim.lava_runtime import lava_session
 from spikinghash.hw_sim.readout import hash_codes
 
 Shape = tuple[int, ...]
@@ -42,115 +50,57 @@ Shape = tuple[int, ...]
 class LavaResult:
     """``spikes``: per neuron layer ``[T, N, *shape]`` uint8 (windows, latency removed); ``codes`` ``[N, L]``
     (Eq. 18); ``v_hash`` ``[T, N, L]`` int64 (Monitor of the hash layer's v); ``seconds``: wall time of
-    building, compiling, running and reading out; ``reset``: the schedule used."""
+    building, compiling, running and reading out (``setup_seconds`` of it before the first step); ``reset``:
+    the schedule used."""
 
     spikes: dict[str, np.ndarray]
     codes: np.ndarray
     v_hash: np.ndarray
     seconds: float
     reset: str
+    setup_seconds: float = 0.0  # building and compiling the processes and starting the runtime (once per call)
+    processes: int = 0  # Lava processes built (each one OS process), the Monitor left out
+    realisations: dict[str, str] = field(default_factory=dict)  # path key -> lava_build.plan_path's choice
 
 
-def lava_shape(shape: Shape) -> Shape:
-    """(C, H, W) -> Lava's (W, H, C); 1-D shapes unchanged."""
-    return tuple(reversed(shape)) if len(shape) == 3 else shape
+def _read(g: LavaGraph, net: CanonicalNet, steps: int) -> dict[str, np.ndarray]:
+    """The last ``steps`` steps each ``Extractor`` passed on, as ``[steps, *shape (C,H,W)]`` uint8 per layer
+    (whole arrays through a channel: Lava's ``Var.get`` moves one number per message)."""
+    raw = {}
+    for name in g.sinks:
+        layer = net.neurons[name]
+        rec = np.stack([g.sinks[name].receive() for _ in range(steps)])  # [steps, *lava_shape]
+        raw[name] = (rec.transpose(0, 3, 2, 1) if len(layer.shape) == 3 else rec).astype(np.uint8)
+    return raw
 
 
-def to_lava(a: np.ndarray, shape: Shape) -> np.ndarray:
-    """Per-neuron array of a layer of ``shape`` (C, H, W) in Lava's (W, H, C) layout."""
-    return a.transpose(2, 1, 0) if len(shape) == 3 else a
-
-
-def lava_order(shape: Shape) -> np.ndarray:
-    """For each position of Lava's flattened (W, H, C) order, the index in C-order (C, H, W) flattening."""
-    return np.arange(int(np.prod(shape))).reshape(shape).transpose(2, 1, 0).ravel() if len(shape) == 3 \
-        else np.arange(shape[0])
-
-
-def _conv_process(net: CanonicalNet, path: Path, int_net: IntNet, msg_bits: int) -> Any:
-    from lava.proc.conv.process import Conv
-
-    syn, q = net.synapses[path.key], int_net.synapses[path.key]
-    geo = syn.geometry()
-    # Lava's Conv is a true convolution over (W, H): flip the kernel and reorder to (out, W, H, in).
-    kernel = (q.weight.astype(np.int64) << q.weight_exp)[:, :, ::-1, ::-1].transpose(0, 3, 2, 1)
-    proc = Conv(weight=np.ascontiguousarray(kernel), input_shape=lava_shape(syn.in_shape),
-                padding=geo.padding[::-1], stride=geo.stride[::-1], dilation=geo.dilation[::-1],
-                groups=geo.groups, num_message_bits=msg_bits)
-    return proc, proc.s_in, proc.a_out
-
-
-def _matrix_process(net: CanonicalNet, path: Path, int_net: IntNet, msg_bits: int) -> Any:
-    from lava.proc.dense.process import DelayDense, Dense
-    from lava.proc.sparse.process import DelaySparse, Sparse
-
-    syn, q = net.synapses[path.key], int_net.synapses[path.key]
-    source_shape = net.shapes[path.source]
-    m = syn.matrix(q.weight).tocsr()[lava_order(syn.out_shape)][:, lava_order(source_shape)]
-    m.eliminate_zeros()
-    delay = net.lava_delay(path)
-    common = dict(weight_exp=q.weight_exp, num_weight_bits=8, num_message_bits=msg_bits)
-    if syn.lava_matrix == "dense":
-        w = m.toarray().astype(np.int64)
-        proc = DelayDense(weights=w, delays=np.full(w.shape, delay, dtype=int), max_delay=delay, **common) \
-            if delay else Dense(weights=w, **common)
-    elif delay:
-        delays = m.copy()
-        delays.data = np.full(delays.nnz, delay, dtype=int)
-        proc = DelaySparse(weights=m, delays=delays, max_delay=delay, **common)
-    else:
-        proc = Sparse(weights=m, **common)
-    return proc, proc.s_in, proc.a_out
-
-
-PROCESS_BUILDERS: dict[str, Callable[[CanonicalNet, Path, IntNet, int], Any]] = {
-    "conv": _conv_process, "matrix": _matrix_process}
-
-
-def _adapt(port: Any, to_shape: Shape) -> Any:
-    """Reshape a Lava port (virtual port) when the other end has another shape."""
-    return port if tuple(port.shape) == tuple(to_shape) else port.reshape(to_shape)
-
-
-def _build_and_run(int_net: IntNet, data: np.ndarray, steps: int, interval: int) -> dict[str, np.ndarray]:
-    """One Lava run of ``steps`` steps; returns raw rasters ``[steps, *shape (C,H,W)]`` per layer and ``"v_hash"``."""
+def _run_schedule(int_net: IntNet, data: np.ndarray, period: int, runs: int, interval: int, fresh: bool,
+                  conv: str, relay: str, record: set[str] | None) -> tuple[list[dict[str, np.ndarray]], np.ndarray, LavaGraph, float]:
+    """Build once, compile once, then ``runs`` runs of ``period`` steps each (with ``fresh``, every period
+    starts from a zero state: ``lava_build.build_graph``; ``LIFReset`` every ``interval`` steps). Returns the rasters of each run, the hash layer's
+    v ``[runs·period, L]``, the graph and the build+compile+start seconds."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-    from lava.proc.lif.process import LIFReset
+    from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
     from lava.proc.monitor.process import Monitor
 
+    start = time.perf_counter()
     net = int_net.net
-    out_ports = {net.input_name: Source(data=data).s_out}
-    neurons, sinks = {}, {}
-    for name, layer in net.neurons.items():
-        q, shape = int_net.neurons[name], layer.shape
-        lif = LIFReset(shape=lava_shape(shape), du=q.du, dv=q.dv, vth=q.vth,
-                       bias_mant=to_lava(q.bias_mant, shape), bias_exp=to_lava(q.bias_exp, shape),
-                       reset_interval=interval, reset_offset=(1 + net.lags[name]) % interval)
-        for path in net.paths[name]:
-            msg_bits = int_net.input_bits if path.source == net.input_name else 0
-            _, s_in, a_out = PROCESS_BUILDERS[int_net.synapses[path.key].kind](net, path, int_net, msg_bits)
-            _adapt(out_ports[path.source], s_in.shape).connect(s_in)
-            _adapt(a_out, lif.a_in.shape).connect(lif.a_in)
-        sinks[name] = Sink(shape=lava_shape(shape), buffer=steps)
-        lif.s_out.connect(sinks[name].a_in)
-        out_ports[name], neurons[name] = lif.s_out, lif
+    g = build_graph(int_net, data, period, interval, conv, relay, fresh, record)
     monitor = Monitor()
-    monitor.probe(neurons[net.output].v, steps)
-    runner = neurons[net.output]
-    runner.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-    try:
-        raw = {}
-        for name, layer in net.neurons.items():
-            rec = sinks[name].data.get()  # [*lava_shape, steps]
-            raw[name] = (rec.transpose(3, 2, 1, 0) if len(layer.shape) == 3 else rec.T).astype(np.uint8)
-        v = monitor.get_data()[neurons[net.output].name]["v"]  # [steps, *lava_shape]
-        raw["v_hash"] = np.rint(v).astype(np.int64).reshape(steps, -1)
-    finally:
-        runner.stop()
-    return raw
+    monitor.probe(g.neurons[net.output].v, runs * period)
+    runner = g.neurons[net.output]
+    # the Extractor's only Loihi-protocol model carries no tag: name it (it just forwards its input)
+    cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map={Extractor: PyLoihiExtractorModel})
+    rasters = []
+    with lava_session(runner):
+        runner.create_runtime(run_cfg=cfg)
+        setup = time.perf_counter() - start
+        for _ in range(runs):
+            runner.run(condition=RunSteps(num_steps=period), run_cfg=cfg)
+            rasters.append(_read(g, net, period))
+        v = monitor.get_data()[runner.name]["v"]  # [runs·period, *lava_shape]
+    return rasters, np.rint(v).astype(np.int64).reshape(runs * period, -1), g, setup
 
 
 def _frames_to_lava(x: np.ndarray) -> np.ndarray:
@@ -171,31 +121,46 @@ def choose_reset(net: CanonicalNet, reset: str | None) -> str:
     return reset
 
 
-def run_lava(int_net: IntNet, frames: Any, samples: int | None = None, reset: str | None = None) -> LavaResult:
-    """Run the first ``samples`` of ``frames [T, B, *input_shape]`` on Lava (fixed_pt) and cut out each window."""
+def run_lava(int_net: IntNet, frames: Any, samples: int | None = None, reset: str | None = None, *,
+             conv: str = "auto", relay: str = "auto", layers: Sequence[str] | None = None) -> LavaResult:
+    """Run the first ``samples`` of ``frames [T, B, *input_shape]`` on Lava (fixed_pt) and cut out each window.
+
+    ``conv``/``relay`` ("auto", "always", "never") choose the realisations of ``lava_build.plan_path``;
+    every choice gives the same bits. ``layers``: the neuron layers whose spikes are recorded (one Lava
+    process each; default all; the hash layer always): ``spikes`` holds only those."""
     start = time.perf_counter()
     net = int_net.net
     x = quantize_input(int_net, frames)[0].numpy()
     x = x[:, :samples] if samples is not None else x
     steps, n = x.shape[:2]
     reset = choose_reset(net, reset)
+    unknown = sorted(set(layers or ()) - set(net.neurons))
+    if unknown:
+        raise ConfigError(f"layers {unknown} are not neuron layers of the graph; pick from {list(net.neurons)}")
+    record = None if layers is None else {*layers, net.output}
     tail = max(net.lags.values())
     gap = max((p.delay for p in net.all_paths()), default=0)
-    period = steps + gap
     zeros = np.zeros((tail + gap, *x.shape[2:]), dtype=np.int64)
     if reset == "interval":
+        period = steps + gap
         seq = np.concatenate([np.concatenate([x[:, k], zeros[:gap]]) for k in range(n)] + [zeros[:tail]])
-        runs = [(_build_and_run(int_net, _frames_to_lava(seq), len(seq), period), [k * period for k in range(n)])]
+        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), len(seq), 1, period, False, conv, relay,
+                                             record)
+        windows = [(rasters[0], k * period, k * period) for k in range(n)]
     else:
-        runs = [(_build_and_run(int_net, _frames_to_lava(np.concatenate([x[:, k], zeros[:tail]])), steps + tail,
-                                steps + tail + 1), [0]) for k in range(n)]
-    spikes: dict[str, list[np.ndarray]] = {name: [] for name in net.neurons}
+        period = steps + tail
+        seq = np.concatenate([np.concatenate([x[:, k], zeros[:tail]]) for k in range(n)])
+        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), period, n, period, True, conv, relay,
+                                             record)
+        windows = [(rasters[k], 0, k * period) for k in range(n)]
+    spikes: dict[str, list[np.ndarray]] = {name: [] for name in g.sinks}
     v_hash = []
-    for raw, offsets in runs:
-        for off in offsets:
-            for name in net.neurons:
-                lag = off + net.lags[name]
-                spikes[name].append(raw[name][lag:lag + steps])
-            v_hash.append(raw["v_hash"][off + net.lags[net.output]:off + net.lags[net.output] + steps])
+    for raw, off, v_off in windows:
+        for name in g.sinks:
+            lag = off + net.lags[name]
+            spikes[name].append(raw[name][lag:lag + steps])
+        lag = v_off + net.lags[net.output]
+        v_hash.append(v[lag:lag + steps])
     out = {name: np.stack(s, axis=1) for name, s in spikes.items()}
-    return LavaResult(out, hash_codes(out[net.output]), np.stack(v_hash, axis=1), time.perf_counter() - start, reset)
+    return LavaResult(out, hash_codes(out[net.output]), np.stack(v_hash, axis=1), time.perf_counter() - start,
+                      reset, setup, g.processes, dict(g.realisations))

@@ -1,7 +1,7 @@
 """Synapse operations of the neuromorphic profile: each becomes exactly one NIR weighted node.
 
 A :class:`Projection` is one synaptic path of the deployment contract
-(``.notes/DEPLOY_CONTRACT.md``): the spikes of a source population, delayed by a whole
+(``docs/deploy_contract.md``): the spikes of a source population, delayed by a whole
 number of time steps, through one linear operation, into a target population's current.
 Within a step nothing is delayed (no synaptic latency), as in the float reference.
 

@@ -4,6 +4,8 @@ layer at every step, the hash layer's v and the codes, on every sample run. Lava
 
 from __future__ import annotations
 
+import multiprocessing as mp
+
 import nir
 import numpy as np
 import pytest
@@ -13,7 +15,10 @@ from spikinghash.hw_sim.compare import bit_exactness
 from spikinghash.hw_sim.fast_sim import simulate_int
 from spikinghash.hw_sim.graph import parse
 from spikinghash.hw_sim.int_net import IntNet, IntNeuron, IntSynapse
+from spikinghash.hw_sim import lava_build, lava_net
+from spikinghash.hw_sim.lava_build import conv_bound, lava_matrix
 from spikinghash.hw_sim.lava_net import LavaResult, choose_reset, run_lava
+from spikinghash.hw_sim.lava_runtime import lava_children
 from spikinghash.hw_sim.quantize import quantize
 
 
@@ -30,9 +35,10 @@ def odd_conv_graph(graphs, seed: int) -> nir.NIRGraph:
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": graphs.dt}, type_check=False)
 
 
-def _assert_bit_exact(q: IntNet, frames: np.ndarray, samples: int, reset: str | None = None) -> LavaResult:
+def _assert_bit_exact(q: IntNet, frames: np.ndarray, samples: int, reset: str | None = None,
+                      **how: str) -> LavaResult:
     fast = simulate_int(q, frames)
-    lava = run_lava(q, frames, samples=samples, reset=reset)
+    lava = run_lava(q, frames, samples=samples, reset=reset, **how)
     diff = bit_exactness(fast, lava)
     assert all(v == 0 for v in diff.values()), diff
     for name, spikes in lava.spikes.items():
@@ -53,16 +59,70 @@ def test_odd_convolution_with_graded_intensities(graphs) -> None:
     x = np.random.default_rng(0).random((4, 2, 2, 5, 7))  # intensities: graded 8-bit input, quantum 1/255-ish
     q = quantize(net, x)
     assert q.synapses["c->n1"].kind == "conv" and q.input_quantum != 1.0
-    _assert_bit_exact(q, x, samples=2)
+    # the whole 3x2 kernel fits at output row 1: the bound is the largest |kernel| sum x 255 << weight_exp
+    path = net.paths["n1"][0]
+    w = q.synapses["c->n1"]
+    assert conv_bound(q, path, lava_matrix(q, path)) == int(np.abs(w.weight).sum(axis=(1, 2, 3)).max()) * 255 \
+        << w.weight_exp
+    for conv in ("never", "auto"):  # Lava's Conv, then Sparse with the unrolled matrix (wrap-free here)
+        lava = _assert_bit_exact(q, x, samples=2, conv=conv)
+        assert lava.realisations["c->n1"] == ("conv" if conv == "never" else "sparse")
 
 
 def test_delay_from_a_neuron_layer_bit_exact_with_fresh_runs(graphs) -> None:
     net = parse(graphs.neuron_delay(0))
-    x = np.random.default_rng(0).random((5, 2, 6))
+    x = np.random.default_rng(0).random((5, 3, 6))
     with pytest.raises(ConfigError, match="fresh"):
         choose_reset(net, "interval")
-    lava = _assert_bit_exact(quantize(net, x), x, samples=2)
-    assert lava.reset == "fresh"
+    lava = _assert_bit_exact(quantize(net, x), x, samples=3)  # one compile, state zeroed between samples
+    assert lava.reset == "fresh" and lava.realisations["a2->n2"] == "matrix"  # DelaySparse/DelayDense
+
+
+def test_fresh_samples_on_one_compiled_network_need_the_period_resets(graphs, monkeypatch) -> None:
+    """n1 (bias 1.9: fires on its second step from rest) feeds a Delay: its pre-roll spikes depend on its state
+    when the sample starts. Lava Reset processes zero it (and the buffers) between samples: bit-exact; without
+    them the previous sample's state leaks into the next sample's windows."""
+    graph = graphs.neuron_delay(0)
+    graph.nodes["a1"].bias[:2] = 1.9
+    net = parse(graph)
+    x = np.random.default_rng(0).random((5, 3, 6))
+    q = quantize(net, x)
+    _assert_bit_exact(q, x, samples=3)
+    monkeypatch.setattr(lava_build, "_zero_each_period", lambda *args: None)
+    diff = bit_exactness(simulate_int(q, x), run_lava(q, x, samples=3))
+    assert diff["v_hash"] > 0
+
+
+def test_relays_and_sparse_convs_give_the_same_bits(graphs, count_frames) -> None:
+    """Delayed paths from neuron layers through an identity DelaySparse and a relay LIF (delays 1 and > 1,
+    Dense and Sparse after it), with both reset schedules."""
+    net = parse(graphs.neuron_delay(1))
+    x = np.random.default_rng(1).random((5, 3, 6))
+    lava = _assert_bit_exact(quantize(net, x), x, samples=3, relay="always")
+    assert lava.realisations["a2->n2"] == "relay" and lava.reset == "fresh"
+    net, x = parse(graphs.rich(2)), count_frames(4, 2, 2)
+    lava = _assert_bit_exact(quantize(net, x), x, samples=2, relay="always", conv="always")
+    assert lava.realisations["lin->n4"] == "relay" and lava.realisations["c3->n3"] == "matrix"  # input: no relay
+    assert lava.realisations["c1->n1"] == "sparse" and lava.reset == "interval"  # counts < 4: wrap-free
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_failed_or_interrupted_run_leaves_no_process(graphs, monkeypatch, error) -> None:
+    net = parse(graphs.chain())
+    x = np.random.default_rng(0).random((3, 2, 4))
+    q = quantize(net, x)
+    before = {c.pid for c in mp.active_children()}
+    started = []
+
+    def fail(*args):
+        started.extend(lava_children(before))
+        raise error("stop here")
+
+    monkeypatch.setattr(lava_net, "_read", fail)
+    with pytest.raises(error):
+        run_lava(q, x, samples=2, reset="fresh")
+    assert started  # Lava's OS processes were running when the run failed ...
+    assert not lava_children(before)  # ... and none is left
 
 
 def test_wrap_arounds_and_saturations_bit_exact(graphs) -> None:
@@ -79,7 +139,7 @@ def test_wrap_arounds_and_saturations_bit_exact(graphs) -> None:
     fast = simulate_int(q, x)
     assert fast.counts["n1"]["synapse_wraps"] > 0 and fast.counts["n2"]["u_wraps"] > 0
     assert fast.counts["n2"]["v_saturations"] > 0
-    _assert_bit_exact(q, x, samples=2)
+    assert _assert_bit_exact(q, x, samples=2).realisations["c->n1"] == "conv"  # may wrap: Lava's Conv stays
     # Dense sums beyond int32 (16-bit graded input): the int32 channel wraps
     chain = parse(graphs.chain())
     q = IntNet(chain, {"a0->n1": IntSynapse(np.full((3, 4), 255), 7, "matrix"),
@@ -89,3 +149,15 @@ def test_wrap_arounds_and_saturations_bit_exact(graphs) -> None:
     x = rng.integers(0, 65_536, (6, 2, 4)).astype(float)
     assert simulate_int(q, x).counts["n1"]["synapse_wraps"] > 0
     _assert_bit_exact(q, x, samples=2)
+
+
+def test_recording_a_subset_of_layers(graphs) -> None:
+    net = parse(graphs.rich(0))
+    x = np.random.default_rng(0).poisson(0.8, (4, 2, 2, 6, 6)).astype(float)
+    q = quantize(net, x)
+    fast = simulate_int(q, x)
+    lava = run_lava(q, x, samples=2, layers=["n2"])
+    assert set(lava.spikes) == {"n2", "n4"}  # the hash layer always
+    assert bit_exactness(fast, lava) == {"n2": 0, "n4": 0, "v_hash": 0, "codes": 0}
+    with pytest.raises(ConfigError, match="not neuron layers"):
+        run_lava(q, x, samples=1, layers=["c1"])
