@@ -1,4 +1,4 @@
-"""``spikinghash export onnx RUN_DIR [-o FILE]`` (and ``export nir`` for neuromorphic-profile runs)."""
+"""``spikinghash export onnx RUN_DIR [-o FILE]`` and ``export nir RUN_DIR [-o FILE]`` (neuromorphic profiles)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("-o", "--output", type=Path, help="file to write [RUN_DIR/model.onnx]")
     q.add_argument("--opset", type=int, default=17, help="ONNX opset, 14 to 20 [17]")
     q.set_defaults(func=cmd_onnx)
+    n = esub.add_parser("nir", help="NIR graph (HDF5) of a neuromorphic profile (*_nir) run")
+    n.add_argument("run_dir", type=Path)
+    n.add_argument("-o", "--output", type=Path, help="file to write [RUN_DIR/model.nir]")
+    n.set_defaults(func=cmd_nir)
 
 
 def cmd_onnx(args: argparse.Namespace) -> int:
@@ -27,4 +31,17 @@ def cmd_onnx(args: argparse.Namespace) -> int:
     print(f"wrote {info.path} (opset {info.opset}, {info.export_seconds:.1f} s): "
           f"x [T={info.T}, batch, {c}, {h}, {w}] -> code [batch, {info.hash_bits}] uint8, "
           f"mem [batch, {info.hash_bits}], logits [batch, {info.num_classes}]")
+    return 0
+
+
+def cmd_nir(args: argparse.Namespace) -> int:
+    from spikinghash.hw_sim.run_sim import NIR_FILE, export_run_nir
+    from spikinghash.train.run_dir import load_trained
+
+    run = load_trained(args.run_dir)
+    out = args.output or run.run_dir / NIR_FILE
+    graph = export_run_nir(run, out)
+    neurons = sum(1 for node in graph.nodes.values() if type(node).__name__ in ("LIF", "IF"))
+    print(f"wrote {out}: {len(graph.nodes)} nodes ({neurons} neuron layers), {len(graph.edges)} edges, "
+          f"T={run.cfg.T}, dt={graph.metadata['dt']} s")
     return 0

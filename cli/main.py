@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "spikinghash.cli.train_cmd",
     "spikinghash.cli.eval_cmd",
     "spikinghash.cli.export_cmd",
+    "spikinghash.cli.simulate_cmd",
     "spikinghash.cli.demo_cmd",
 )
 

@@ -1,6 +1,6 @@
 """Parse a NIR graph in the deployment contract's canonical form into neuron layers and paths.
 
-Canonical form (``.notes/DEPLOY_CONTRACT.md``): every path from a source (the Input or a
+Canonical form (``docs/deploy_contract.md``): every path from a source (the Input or a
 neuron node) to the next neuron node is ``[Flatten] → [Delay] → one weighted node → neuron``;
 several paths may end in one neuron node (their currents add); Output is fed by exactly
 one neuron node, the hash layer. Anything else raises :class:`ConfigError` naming the node.
@@ -87,7 +87,7 @@ class CanonicalNet:
 
 def _err(name: str, node: Any, problem: str) -> ConfigError:
     return ConfigError(f"node {name!r} ({type(node).__name__}): {problem}; export the canonical form of "
-                       ".notes/DEPLOY_CONTRACT.md ([Flatten] → [Delay] → one weighted node → neuron)")
+                       "docs/deploy_contract.md ([Flatten] → [Delay] → one weighted node → neuron)")
 
 
 def _delay_steps(node: nir.Delay, name: str, dt: float) -> int:
@@ -202,12 +202,38 @@ def _topological(incoming: dict[str, list[tuple[str, str, int, bool]]], input_na
 
 
 def load(graph: nir.NIRGraph | str | os.PathLike) -> CanonicalNet:
-    """Parse a graph object or a NIR file (``nir.write``'s HDF5) into a :class:`CanonicalNet`."""
+    """Parse a graph object or a NIR file (``nir.write``'s HDF5, read by :func:`read_checked`) into a
+    :class:`CanonicalNet`."""
     if isinstance(graph, nir.NIRGraph):
         return parse(graph)
-    if not os.path.isfile(graph):
-        raise DataError(f"NIR file {os.fspath(graph)!r} not found; export the model first")
-    return parse(nir.read(graph))
+    path = os.fspath(graph)
+    if not os.path.isfile(path):
+        raise DataError(f"NIR file {path!r} not found; export the model first (spikinghash export nir RUN_DIR)")
+    return parse(read_checked(path))
+
+
+def read_checked(path: str | os.PathLike) -> nir.NIRGraph:
+    """Read a NIR file and run NIR's type check with grouped convolutions' input types corrected.
+
+    NIR 1.0.8's own check (``nir.read``'s default) rejects every grouped ``Conv2d``, so the file
+    is read with ``type_check=False`` and checked by ``export.nir_check.type_check``. A file
+    that is not a readable NIR graph raises :class:`DataError`; one whose node types or shapes
+    do not fit together, :class:`ConfigError` naming the node.
+    """
+    from spikinghash.export.nir_check import type_check  # the one correction of NIR's checker
+
+    path = os.fspath(path)
+    try:
+        graph = nir.read(path, type_check=False)
+    except Exception as err:  # h5py and nir raise many types (OSError, KeyError, ValueError, ...)
+        raise DataError(f"NIR file {path!r} cannot be read as a NIR graph ({type(err).__name__}: {err}); "
+                        "re-export it with `spikinghash export nir RUN_DIR`") from None
+    try:
+        type_check(graph)
+    except Exception as err:
+        raise ConfigError(f"NIR file {path!r} fails NIR's type check: {err}; export a graph whose node shapes "
+                          "agree along every edge") from None
+    return graph
 
 
 def as_frames(frames: Any, net: CanonicalNet) -> Tensor:

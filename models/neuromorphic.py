@@ -29,7 +29,7 @@ from spikinghash.models.arch_config import SPIKINGHASH_S, SPIKINGHASH_TI
 from spikinghash.models.hash_heads import SpikingHashHead
 from spikinghash.models.hash_net import ImgSize, SpikingHashNet, _image_size, _positive_int
 from spikinghash.models.neuromorphic_backbone import NeuromorphicBackbone
-from spikinghash.models.neuromorphic_config import NirArchCfg, nir_arch_from_dict, nir_profile
+from spikinghash.models.neuromorphic_config import NirArchCfg, NirStageCfg, nir_arch_from_dict, nir_profile
 from spikinghash.models.registry import register_model
 
 
@@ -91,6 +91,9 @@ def build_nir_hash_net(arch: NirArchCfg, *, in_channels: int = 3, img_size: ImgS
             f"unknown model option(s) {unknown}; the builder takes in_channels, img_size, T, "
             f"hash_bits, num_classes, hash_head and the architecture fields {sorted(fields)}"
         )
+    if "stages" in arch_overrides:  # from a config file: a list of {dim, depth, stride} mappings
+        arch_overrides["stages"] = tuple(s if isinstance(s, NirStageCfg) else NirStageCfg(**s)
+                                         for s in arch_overrides["stages"])
     arch = dataclasses.replace(arch, **arch_overrides) if arch_overrides else arch
     return NeuromorphicHashNet(arch, in_channels=in_channels, img_size=img_size, T=T,
                                hash_bits=hash_bits, num_classes=num_classes, hash_head=hash_head)
