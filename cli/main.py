@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "spikinghash.cli.eval_cmd",
     "spikinghash.cli.export_cmd",
     "spikinghash.cli.simulate_cmd",
+    "spikinghash.cli.energy_cmd",
     "spikinghash.cli.demo_cmd",
 )
 
