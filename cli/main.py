@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "spikinghash.cli.export_cmd",
     "spikinghash.cli.simulate_cmd",
     "spikinghash.cli.energy_cmd",
+    "spikinghash.cli.report_cmd",
     "spikinghash.cli.demo_cmd",
 )
 
