@@ -13,6 +13,7 @@ from spikinghash.errors import UserError
 _COMMAND_MODULES = (
     "spikinghash.cli.data_cmd",
     "spikinghash.cli.train_cmd",
+    "spikinghash.cli.qat_cmd",
     "spikinghash.cli.eval_cmd",
     "spikinghash.cli.export_cmd",
     "spikinghash.cli.simulate_cmd",

@@ -30,6 +30,12 @@ and every parameter an array of the layer's shape. Folds at export:
 * a Hadamard mixer shared by the channels into a ``Scale`` of the full ``[C·K, H, W]`` shape.
 
 The classification layer is training-only (Eq. 23) and is not exported.
+
+A quantization-aware model (``train/qat.py``: ``model.qat_grid``, a
+:class:`~spikinghash.models.fake_quant.QatGrid`) is exported on its grid: every weight and
+bias snapped exactly as its forward pass fake-quantizes them (idempotent on the values it
+computed), neuron parameters in float64 (``dt/tau`` stays exactly the model's ``1/γ``), and
+the per-layer scales in ``metadata["spikinghash"]["qat_scales"]`` for ``hw_sim``.
 """
 
 from __future__ import annotations
@@ -129,6 +135,14 @@ CONVERTERS: dict[type[nn.Module], Converter] = {
 }
 
 
+def converter(op: nn.Module) -> Converter:
+    """The converter of ``op``'s class or of its nearest registered base class (QAT subclasses)."""
+    for cls in type(op).__mro__:
+        if cls in CONVERTERS:
+            return CONVERTERS[cls]
+    raise KeyError(f"no NIR converter for {type(op).__name__}")
+
+
 def lif_node(params: LIFParams, shape: Shape, dt: float, dtype: np.dtype) -> nir.LIF:
     """The NIR LIF of a layer of our LIF neurons (mapping in the module docstring)."""
     if params.v_reset != 0.0:
@@ -159,6 +173,8 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
     backbone = model.backbone
     dtype = next(model.parameters()).dtype
     np_dtype = np.dtype(str(dtype).removeprefix("torch."))
+    grid = getattr(model, "qat_grid", None)
+    neuron_dtype = np.dtype(np.float64) if grid is not None else np_dtype
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(backbone.input_shape)})}
     edges: list[tuple[str, str]] = []
     shapes: dict[str, Shape] = {INPUT: backbone.input_shape}
@@ -179,7 +195,9 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
                 fan_out = targets[path]
                 name = node_name(path) if len(fan_out) == 1 else f"{node_name(path)}.{fan_out.index(layer.population)}"
                 source_shape = shapes[projection.source]
-                nodes[name] = CONVERTERS[type(projection.op)](projection.op, source_shape)
+                nodes[name] = converter(projection.op)(projection.op, source_shape)
+                if grid is not None:
+                    grid.snap_node(node_name(path), nodes[name])
                 source = node_name(projection.source)
                 if projection.delay:
                     delay = f"{name}.delay"
@@ -191,7 +209,7 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
             # After its inputs: the graph object lists nodes in topological order (an HDF5 file
             # returns them alphabetically; the executable sorts them again).
             params = backbone.get_submodule(layer.population).params
-            nodes[population] = lif_node(params, layer.shape, dt, np_dtype)
+            nodes[population] = lif_node(params, layer.shape, dt, neuron_dtype)
             shapes[layer.population] = layer.shape
         head = model.hash_head
         assert isinstance(head, SpikingHashHead)
@@ -199,7 +217,9 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
         bits = head.linear.out_features
         nodes["hash_head.flatten"] = nir.Flatten(input_type={"input": np.array(head_shape)}, start_dim=0, end_dim=-1)
         nodes["hash_head.linear"] = hash_affine(head, head_shape)
-        nodes["hash_head.sn"] = lif_node(head.sn.params, (bits,), dt, np_dtype)
+        if grid is not None:
+            grid.snap_node("hash_head.linear", nodes["hash_head.linear"])
+        nodes["hash_head.sn"] = lif_node(head.sn.params, (bits,), dt, neuron_dtype)
         nodes["output"] = nir.Output(output_type={"output": np.array([bits])})
         edges += [(node_name(backbone.layers[-1].population), "hash_head.flatten"),
                   ("hash_head.flatten", "hash_head.linear"), ("hash_head.linear", "hash_head.sn"),
@@ -216,6 +236,8 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
             "code": "AND over the T steps of the spikes of the node feeding output (Eq. 18)",
         },
     }
+    if grid is not None:
+        metadata["spikinghash"]["qat_scales"] = dict(grid.scales)  # type: ignore[index]
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
     type_check(graph)
     check_canonical(graph)

@@ -26,6 +26,13 @@ and each neuron's ``bias_exp`` likewise. ``IntNeuron.limited_by`` names the bind
 
 Input quantum: event counts (integral calibration frames within ``2**bits - 1``) keep 1;
 otherwise ``max|x| / (2**bits - 1)`` so the calibration range fills the graded spikes.
+
+Fixed scales (``scales=``, e.g. a QAT model's ``qat_scales`` from the NIR metadata) replace
+the choice of ``S``; everything else is derived as above. ``limited_by`` is then ``"fixed"``,
+followed by the bounds that S exceeds (``"fixed, exceeds drive"``): a soft bound (drive,
+negative_v) shows up in the wrap and saturation counters of a simulation, a hard one
+(weights, bias) in ``max_rel_weight_error`` / ``max_bias_error`` of :func:`quant_summary`,
+and a threshold beyond 17 bits is refused.
 """
 
 from __future__ import annotations
@@ -86,8 +93,10 @@ def _path_gain(net: CanonicalNet, path: Path, quantum: float) -> float:
     return gain * (quantum if path.source == net.input_name else 1.0)
 
 
-def layer_scale(net: CanonicalNet, name: str, stats: LayerStats, quantum: float) -> tuple[float, str]:
-    """The largest scale S of layer ``name`` within every integer range, and the bound that set it."""
+def layer_scale(net: CanonicalNet, name: str, stats: LayerStats, quantum: float,
+                fixed: float | None = None) -> tuple[float, str]:
+    """The largest scale S of layer ``name`` within every integer range, and the bound that set it;
+    with ``fixed``, that scale and the bounds it exceeds (module docstring)."""
     vth = uniform_value(net.neurons[name].threshold, name, "v_threshold")
     if vth <= 0:
         raise ConfigError(f"neuron layer {name!r}: v_threshold={vth} must be positive for Loihi's unsigned vth")
@@ -101,16 +110,28 @@ def layer_scale(net: CanonicalNet, name: str, stats: LayerStats, quantum: float)
         cap = MIXED_CAP if sign_mode(w) == "mixed" else SIGNED_CAP
         bounds[f"weights:{path.key}"] = cap * 2.0 ** WEIGHT_EXP_MAX * (1 << ACT_SHIFT) / peak if peak > 0 else np.inf
     limit = min(bounds, key=bounds.__getitem__)
-    return float(bounds[limit]), limit
+    if fixed is None:
+        return float(bounds[limit]), limit
+    exceeded = [bound for bound, value in bounds.items() if fixed > value * (1 + 1e-12)]
+    return float(fixed), "fixed" + (f", exceeds {', '.join(exceeded)}" if exceeded else "")
 
 
 def quantize_net(net: CanonicalNet, stats: dict[str, LayerStats], quantum: float, signed: bool,
-                 input_bits: int = 8) -> IntNet:
-    """Integer parameters of every layer from calibration ``stats`` (see the module docstring)."""
+                 input_bits: int = 8, scales: dict[str, float] | None = None) -> IntNet:
+    """Integer parameters of every layer from calibration ``stats`` (see the module docstring);
+    ``scales`` (layer name -> S, every layer) fixes the scales instead of choosing them."""
     neurons: dict[str, IntNeuron] = {}
     synapses: dict[str, IntSynapse] = {}
+    if scales is not None:
+        missing = sorted(set(net.neurons) - set(scales))
+        if missing:
+            raise ConfigError(f"fixed scales lack neuron layer(s) {missing}; give one scale per layer (a QAT "
+                              "model's NIR export lists them all in metadata['spikinghash']['qat_scales'])")
     for name, layer in net.neurons.items():
-        scale, limit = layer_scale(net, name, stats[name], quantum)
+        fixed = None if scales is None else float(scales[name])
+        if fixed is not None and not (np.isfinite(fixed) and fixed > 0):
+            raise ConfigError(f"fixed scale {fixed} of layer {name!r} must be a positive number")
+        scale, limit = layer_scale(net, name, stats[name], quantum, fixed)
         vth = int(np.rint(scale * float(layer.threshold.flat[0]) / (1 << VTH_SHIFT)))
         if vth < 1:
             raise ConfigError(f"neuron layer {name!r}: the threshold rounds to 0 at scale {scale:.3g} (bound: "
@@ -128,12 +149,19 @@ def quantize_net(net: CanonicalNet, stats: dict[str, LayerStats], quantum: float
 
 
 def quantize(graph: nir.NIRGraph | CanonicalNet | str | os.PathLike, calib_frames: Any,
-             input_bits: int = 8) -> IntNet:
-    """Calibrate on ``calib_frames [T, B, *input_shape]`` with the float simulation, then quantize."""
+             input_bits: int = 8, scales: dict[str, float] | None = None) -> IntNet:
+    """Calibrate on ``calib_frames [T, B, *input_shape]`` with the float simulation, then quantize
+    (with ``scales`` fixed, if given: see the module docstring)."""
     net = graph if isinstance(graph, CanonicalNet) else load(graph)
     frames = as_frames(calib_frames, net).numpy()
     quantum, signed = input_coding(frames, input_bits)
-    return quantize_net(net, simulate_float(net, frames).stats, quantum, signed, input_bits)
+    return quantize_net(net, simulate_float(net, frames).stats, quantum, signed, input_bits, scales)
+
+
+def qat_scales(net: CanonicalNet) -> dict[str, float] | None:
+    """The fixed scales a QAT model's export stored in the NIR metadata (None for other graphs)."""
+    scales = (net.metadata.get("spikinghash") or {}).get("qat_scales")
+    return None if scales is None else {str(k): float(np.asarray(v)) for k, v in dict(scales).items()}
 
 
 def quant_summary(int_net: IntNet) -> dict[str, Any]:
@@ -148,6 +176,11 @@ def quant_summary(int_net: IntNet) -> dict[str, Any]:
         err = np.abs((q.weight << q.weight_exp) - target).max(initial=0.0) / peak
         paths[path.key] = {"weight_exp": q.weight_exp, "kind": q.kind, "lava_delay": net.lava_delay(path),
                            "max_rel_weight_error": float(err)}
-    layers = {name: {"scale": n.scale, "limited_by": n.limited_by, "vth": n.vth, "du": n.du, "dv": n.dv,
-                     "lag": net.lags[name]} for name, n in int_net.neurons.items()}
+    layers = {}
+    for name, n in int_net.neurons.items():
+        layer = net.neurons[name]
+        bias = sum(net.synapses[p.key].bias for p in net.paths[name])
+        bias_err = np.abs(n.bias() - n.scale * (layer.gain * bias + layer.leak)).max(initial=0.0)
+        layers[name] = {"scale": n.scale, "limited_by": n.limited_by, "vth": n.vth, "du": n.du, "dv": n.dv,
+                        "lag": net.lags[name], "max_bias_error": float(bias_err)}
     return {"input_quantum": int_net.input_quantum, "input_bits": int_net.input_bits, "layers": layers, "paths": paths}

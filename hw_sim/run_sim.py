@@ -34,7 +34,7 @@ from spikinghash.hw_sim.deploy import Tally, bit_agreement, lava_vs_fast, simula
 from spikinghash.hw_sim.graph import load
 from spikinghash.hw_sim.int_net import IntNet
 from spikinghash.hw_sim.plots import plot_layers
-from spikinghash.hw_sim.quantize import quant_summary, quantize
+from spikinghash.hw_sim.quantize import qat_scales, quant_summary, quantize
 from spikinghash.retrieval.codes import CodeSet, load_codes, save_codes, unpack_codes
 from spikinghash.retrieval.evaluate import evaluate
 
@@ -84,18 +84,29 @@ def _batches(dataset: Any, rows: range | np.ndarray, batch_size: int) -> Iterato
         yield np.stack([dataset.frames(j) for j in rows[i:i + batch_size]], axis=1).astype(np.float64)
 
 
-def calibrate(run: Any, net_path: Path, calib: int, seed: int = 0) -> tuple[IntNet, dict[str, Any]]:
-    """The integer network calibrated on ``calib`` training samples (a seeded random subset)."""
-    train = run.data.train
+def calibration_frames(train: Any, calib: int, seed: int = 0) -> np.ndarray:
+    """Frames ``[T, calib, C, H, W]`` float64 of a seeded random subset of the ``FrameDataset`` ``train``."""
     if calib < 1:
         raise ConfigError(f"--calib {calib}: calibrate on at least 1 training sample (default 256)")
     rows = np.sort(np.random.default_rng(seed).permutation(len(train))[:calib])
-    frames = np.concatenate(list(_batches(train, rows, 64)), axis=1)
-    int_net = quantize(load(net_path), frames)
+    return np.concatenate(list(_batches(train, rows, 64)), axis=1)
+
+
+def calibrate(run: Any, net_path: Path, calib: int, seed: int = 0) -> tuple[IntNet, dict[str, Any]]:
+    """The integer network calibrated on ``calib`` training samples (a seeded random subset).
+
+    A QAT model's graph carries its scales (``metadata["spikinghash"]["qat_scales"]``); they are
+    used as they are, so that the integer weights land on the grid the model was trained on.
+    """
+    frames = calibration_frames(run.data.train, calib, seed)
+    net = load(net_path)
+    scales = qat_scales(net)
+    int_net = quantize(net, frames, scales=scales)
     summary = quant_summary(int_net)
     for name, n in int_net.neurons.items():
         summary["layers"][name]["bias_exp_max"] = int(np.max(n.bias_exp))
-    summary.update(calib_samples=int(len(rows)), calib_seed=seed)
+    summary.update(calib_samples=int(frames.shape[1]), calib_seed=seed,
+                   scales="fixed (QAT grid from the NIR metadata)" if scales is not None else "calibrated")
     return int_net, summary
 
 

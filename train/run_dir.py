@@ -50,7 +50,7 @@ def load_trained(run_dir: str | Path) -> TrainedRun:
     if info.sensor_size is None or not info.classes:  # the user's files decide size and classes
         info = load_split(str(cfg.data), "train", root=cfg.data_root, **cfg.data_options).info
     num_classes = len(info.classes)
-    model = build_model(cfg, RunData(info, num_classes, None, None, None))  # type: ignore[arg-type]
+    model = build_model(cfg, RunData(info, num_classes, None, None, None), run_dir)  # type: ignore[arg-type]
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
@@ -61,4 +61,7 @@ def load_trained(run_dir: str | Path) -> TrainedRun:
     for name, tensor in sorted(state["model"].items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    qat = run_dir / "qat.json"  # the QAT grid changes the exported model as much as a weight does
+    if qat.is_file():
+        digest.update(qat.read_bytes())
     return TrainedRun(run_dir, cfg, model, info, num_classes, int(state["epoch"]), digest.hexdigest())

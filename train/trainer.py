@@ -10,6 +10,9 @@ RUN_DIR layout (written by the main process only):
   (query vs database, None on epochs without evaluation), ``eval_s``, and the
   objective's status (``soft_lambda`` for Spikinghash)
 - ``checkpoint.pt``, ``checkpoint.prev.pt``: see ``train/checkpoint.py``
+- ``qat.json`` (quantization-aware runs only, written by ``spikinghash qat``): the fixed
+  integer grid the model is fake-quantized on (``train/qat.py``); every model built for
+  this folder has it attached
 
 Determinism: the data order of epoch e is a permutation seeded by ``seed + e``
 (``DistributedSampler``), every step sees a full global batch (the few samples left
@@ -82,14 +85,22 @@ def load_data(cfg: TrainConfig, env: D.DistEnv) -> RunData:
     return RunData(train.info, num_classes, frames["train"], frames.get("query"), frames.get("database"))
 
 
-def build_model(cfg: TrainConfig, data: RunData) -> nn.Module:
-    """The registered model sized for the data (channels, frame size, classes)."""
+def build_model(cfg: TrainConfig, data: RunData, run_dir: str | Path | None = None) -> nn.Module:
+    """The registered model sized for the data (channels, frame size, classes), fake-quantized on
+    ``run_dir/qat.json`` when the run folder holds one (``train/qat.py``)."""
     if data.info.sensor_size is None:
         raise ConfigError(f"dataset {cfg.data} does not state its frame size; check its files")
     width, height, channels = data.info.sensor_size
     img_size: int | tuple[int, int] = height if height == width else (height, width)
-    return create_model(str(cfg.model), in_channels=channels, img_size=img_size, T=cfg.T,
-                        hash_bits=int(cfg.bits), num_classes=data.num_classes, **cfg.model_options)
+    model = create_model(str(cfg.model), in_channels=channels, img_size=img_size, T=cfg.T,
+                         hash_bits=int(cfg.bits), num_classes=data.num_classes, **cfg.model_options)
+    if run_dir is not None:
+        from spikinghash.train.qat import attach_grid, read_grid
+
+        grid = read_grid(run_dir)
+        if grid is not None:
+            attach_grid(model, grid, str(cfg.model))
+    return model
 
 
 def _check_resumable(cfg: TrainConfig, saved: dict[str, Any], path: Path) -> None:
@@ -106,13 +117,16 @@ class Trainer:
     """One run: model, objective, optimizer and data set up; :meth:`fit` trains the remaining epochs."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, env: D.DistEnv, device: torch.device,
-                 resume: bool, progress: bool) -> None:
+                 resume: bool, progress: bool, init_from: Path | None = None) -> None:
         self.cfg, self.run_dir, self.env, self.device = cfg, run_dir, env, device
         self.progress = progress and env.is_main
         saved = self._previous_run(resume)
         seed_everything(cfg.seed)
         self.data = load_data(cfg, env)
-        self.model = build_model(cfg, self.data).to(device)
+        self.model = build_model(cfg, self.data, run_dir)
+        if saved is None and init_from is not None:  # fine-tuning (spikinghash qat): start from those weights
+            self.model.load_state_dict(load_checkpoint(init_from)["model"])
+        self.model = self.model.to(device)
         self.dtype = next(self.model.parameters()).dtype  # inputs follow the model (fp32, or fp64 in tests)
         self.objective: Objective = build_objective(self.model, cfg, self.data.num_classes)
         world = env.world_size
@@ -305,8 +319,11 @@ class Trainer:
         D.barrier(env)
 
 
-def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True) -> dict[str, Any] | None:
+def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
+          init_from: str | Path | None = None) -> dict[str, Any] | None:
     """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``); the last epoch's metrics.
+
+    ``init_from``: a checkpoint whose model weights a fresh run starts from (fine-tuning).
 
     Runs as one process, or as one of several under torchrun (see ``train/distributed.py``).
     """
@@ -315,6 +332,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     device = D.resolve_device(cfg.device, env)
     joined = D.init_process_group(env, device)
     try:
-        return Trainer(cfg, Path(run_dir), env, device, resume, progress).fit()
+        return Trainer(cfg, Path(run_dir), env, device, resume, progress,
+                       Path(init_from) if init_from is not None else None).fit()
     finally:
         D.shutdown(joined)

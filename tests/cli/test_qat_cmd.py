@@ -1,0 +1,57 @@
+"""`spikinghash qat` on a tiny run folder, then `simulate` on the result: the integer weights land exactly on
+the trained grid; resume and refusals as a user meets them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from spikinghash.cli.main import main
+from spikinghash.train.config import config_from_dict, read_config_file, write_config
+
+from .test_simulate_cmd import TINY_NIR, _tiny_profile, make_run  # noqa: F401  (autouse fixture: the tiny model)
+
+
+def small_batches(run: Path) -> Path:
+    """The run's config with batches of 8 (the tiny split holds fewer than 32 training samples)."""
+    cfg = config_from_dict(read_config_file(run / "config.yaml"))
+    write_config(dataclasses.replace(cfg, batch_size=8), run / "config.yaml")
+    return run
+
+
+@pytest.mark.slow
+def test_qat_then_simulate_lands_on_the_grid(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src, out = small_batches(make_run(tmp_path / "src", TINY_NIR)), tmp_path / "qat"
+    argv = ["qat", str(src), "--out", str(out), "--epochs", "1", "--calib", "16", "--quiet"]
+    assert main(argv) == 0
+    assert "epoch 1/1 fine-tuned" in capsys.readouterr().out
+    grid = json.loads((out / "qat.json").read_text())
+    assert grid["info"]["source"] == str(src) and grid["info"]["calib_samples"] == 16
+    cfg = read_config_file(out / "config.yaml")
+    assert cfg["epochs"] == 1 and cfg["lr"] == 1e-3 and cfg["model"] == TINY_NIR
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
+
+    assert main(["simulate", str(out), "--calib", "16", "--quiet"]) == 0
+    report = json.loads((out / "hw_sim.json").read_text())
+    quant = report["quantization"]
+    assert quant["scales"].startswith("fixed")
+    for name, layer in quant["layers"].items():
+        assert layer["scale"] == grid["scales"][name] and layer["limited_by"].startswith("fixed")
+        assert layer["max_bias_error"] == 0.0
+    assert all(p["max_rel_weight_error"] == 0.0 for p in quant["paths"].values())
+
+    assert main(argv[:-1] + ["--resume", "--quiet"]) == 0  # nothing left: the checkpoint holds epoch 1
+    assert "nothing left to train" in capsys.readouterr().out
+    assert main(argv) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_paper_faithful_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    paper = make_run(tmp_path / "paper", "spikinghash_ti", bits=8, T=4)
+    assert main(["qat", str(paper), "--out", str(tmp_path / "qat"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: model 'spikinghash_ti' is a paper-faithful profile") and err.count("\n") == 1
+    assert not (tmp_path / "qat").exists()
