@@ -3,11 +3,14 @@
 It reproduces the Lava schedule, not just the arithmetic: Lava step s of a sample is the
 float step ``s - lag[n]`` of neuron layer n; a path delivers its source's step s' at Lava
 step ``s' + 1 + lava_delay``; LIFReset zeroes u and v at the start of Lava step ``lag[n]``.
-Before that step a layer integrates its bias from a zero state ("pre-roll"); its spikes then
-reach a later layer only through a float ``Delay`` path, so the pre-roll is simulated for
-those source layers (and, transitively, their sources) and skipped elsewhere, where it
-cannot change a spike of any sample's window. Samples are independent, as in Lava (see
-``lava_net`` for why a back-to-back Lava run gives the same windows).
+Every source raster is zero before the source's window (float step < 0): a layer's window
+then sees exactly what the float model sees, a float ``Delay`` of k steps included (NIR:
+``y[t] = x[t - k]``, zeros before step 0). What a layer fires before its window on Lava (it
+runs on its bias, from zeros or the previous sample's state, until its LIFReset) reaches a later window only through a path whose
+float Delay holds it in flight when the source's window opens; Lava discards it there
+(``lava_build.build_graph``: a ``Reset`` zeroes that path's activation buffer), so no layer
+is simulated before its window. Samples are independent, as in Lava (see ``lava_net`` for
+why a back-to-back Lava run gives the same windows).
 
 Integer values travel as float64 holding exact integers (far below 2**53), with Lava's
 int32/24-bit wrap-arounds made explicit (``neurons``, ``synapses``).
@@ -23,7 +26,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from spikinghash.hw_sim.graph import CanonicalNet
 from spikinghash.hw_sim.int_net import IntNet, quantize_input
 from spikinghash.hw_sim.neurons import NeuronLayer, wrap32
 from spikinghash.hw_sim.readout import hash_codes
@@ -46,17 +48,6 @@ class IntRun:
     seconds: float
 
 
-def preroll_layers(net: CanonicalNet) -> set[str]:
-    """Layers whose spikes before their own step 0 can reach a sample's window (via float Delays)."""
-    needed, todo = set(), list(net.delayed_sources())
-    while todo:
-        name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            todo += [p.source for p in net.paths[name] if p.source != net.input_name]
-    return needed
-
-
 def _window(raster: Tensor, start: int, lo: int, hi: int) -> Tensor:
     """Steps ``[lo, hi)`` of a raster known from absolute step ``start`` on, as float64 (exact integers); zeros
     where unknown."""
@@ -73,31 +64,28 @@ def _simulate(int_net: IntNet, x: Tensor) -> tuple[dict[str, Tensor], Tensor, di
     rasters: dict[str, tuple[Tensor, int]] = {net.input_name: (x, 0)}
     windows: dict[str, Tensor] = {}
     counts: dict[str, dict[str, int]] = {}
-    preroll = preroll_layers(net)
     v_hash = torch.empty(0)
     for name, layer in net.neurons.items():
         lag = net.lags[name]
-        start = 0 if name in preroll else lag
-        span = lag + steps - start
-        a_in = torch.zeros((span, batch, *layer.shape), dtype=torch.float64)
+        a_in = torch.zeros((steps, batch, *layer.shape), dtype=torch.float64)
         syn_wraps = 0
         for path in net.paths[name]:
             syn, q = net.synapses[path.key], int_net.synapses[path.key]
             arrive = 1 + net.lava_delay(path)
-            src = _window(*rasters[path.source], start - arrive, lag + steps - arrive)
-            out, wrapped = syn.fixed_forward(src.reshape(span * batch, *syn.in_shape), q.weight, q.weight_exp, q.kind)
+            src = _window(*rasters[path.source], lag - arrive, lag + steps - arrive)  # zeros before its window
+            out, wrapped = syn.fixed_forward(src.reshape(steps * batch, *syn.in_shape), q.weight, q.weight_exp, q.kind)
             a_in += out.reshape(a_in.shape)
-            syn_wraps += int(wrapped.reshape(span, -1)[lag - start:].sum())
+            syn_wraps += int(wrapped.sum())
         qn = int_net.neurons[name]
         if reaches(a_in, 1 << 31):  # Lava sums its input ports in int32
             a_in = wrap32(a_in.to(torch.int64)).to(torch.float64)
         trace = NeuronLayer.fixed_run(a_in, qn.du, qn.dv, qn.vth, torch.as_tensor(qn.bias()),
-                                      reset_step=lag - start, count_from=lag - start)
-        rasters[name] = (trace.spikes, start)
-        windows[name] = trace.spikes[lag - start:]
+                                      reset_step=0, count_from=0)
+        rasters[name] = (trace.spikes, lag)
+        windows[name] = trace.spikes
         counts[name] = {"v_saturations": trace.v_saturations, "u_wraps": trace.u_wraps, "synapse_wraps": syn_wraps}
         if name == net.output:
-            v_hash = trace.v()[lag - start:]
+            v_hash = trace.v()
     return windows, v_hash, counts
 
 

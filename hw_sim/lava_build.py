@@ -18,7 +18,8 @@ a single bit of what the layer receives:
   (du = dv = 4095, vth = 0, no bias: u = a_in·64 each step, so it spikes exactly when a spike
   arrives and keeps v = 0), and from it through the undelayed ``Sparse``/``Dense`` of the
   path: the spike of Lava step s still arrives at step s + 1 + D. Relays are shared per
-  (source, D). Graded input (the Input node) is never relayed.
+  (source, D, whether the path has a float Delay, whose buffer is zeroed: see
+  :func:`build_graph`). Graded input (the Input node) is never relayed.
 - otherwise what the path's kind names: ``Conv``, or ``Dense``/``Sparse`` (their ``Delay``
   versions when the path needs a Lava delay).
 
@@ -106,7 +107,7 @@ class LavaGraph:
     sinks: dict[str, Any]
     realisations: dict[str, str] = field(default_factory=dict)
     processes: int = 0
-    resets: int = 0  # Reset processes (one per Var zeroed at every period start)
+    resets: int = 0  # Reset processes (one per delayed buffer zeroed when its source's window opens)
 
 
 def _conv_process(int_net: IntNet, path: Path, msg_bits: int) -> Any:
@@ -142,66 +143,84 @@ def _adapt(port: Any, to_shape: Shape) -> Any:
     return port if tuple(port.shape) == tuple(to_shape) else port.reshape(to_shape)
 
 
-def _zero_each_period(g: LavaGraph, var: Any, period: int | None) -> None:
-    """A Lava ``Reset`` process that zeroes ``var`` after the last step of every ``period`` steps."""
-    if period is None:
-        return
+def _zero_at(g: LavaGraph, var: Any, interval: int, step: int) -> None:
+    """A Lava ``Reset`` process that zeroes ``var`` after Lava step ``step`` (0-based) of every ``interval`` steps
+    (``Reset`` writes in the post-management phase of the steps where ``time_step - 1 ≡ offset``)."""
     from lava.proc.io.reset import Reset
 
-    Reset(reset_value=0, interval=period, offset=period - 1).connect_var(var)
+    Reset(reset_value=0, interval=interval, offset=step % interval).connect_var(var)
     g.processes += 1
     g.resets += 1
 
 
-def _synapse(g: LavaGraph, proc: Any, out_port: Any, lif: Any, period: int | None = None) -> None:
+def _synapse(g: LavaGraph, proc: Any, out_port: Any, lif: Any, discard: tuple[int, int] | None = None) -> None:
+    """Connect ``proc`` from ``out_port`` into ``lif``; ``discard`` = (interval, step): zero its activation buffer
+    after that step of every interval (``_zero_at``)."""
     _adapt(out_port, proc.s_in.shape).connect(proc.s_in)
     _adapt(proc.a_out, lif.a_in.shape).connect(lif.a_in)
-    _zero_each_period(g, proc.a_buff if hasattr(proc, "a_buff") else proc.a_buf, period)
+    if discard is not None:
+        _zero_at(g, proc.a_buff if hasattr(proc, "a_buff") else proc.a_buf, *discard)
     g.processes += 1
 
 
-def _relay(g: LavaGraph, relays: dict, net: CanonicalNet, path: Path, out_ports: dict, period: int | None) -> Any:
-    """The relay LIF's spike port for (source, delay), built on first use."""
+def _relay(g: LavaGraph, relays: dict, net: CanonicalNet, path: Path, out_ports: dict,
+           discard: tuple[int, int] | None) -> Any:
+    """The relay LIF's spike port for (source, delay, discard), built on first use; its identity synapse's
+    buffer is zeroed as ``discard`` says (the relay LIF and the synapse after it hold no spike of the
+    source's pre-window steps that could arrive in a window: lag[target] > lag[source])."""
     from lava.proc.lif.process import LIF
 
     delay = net.lava_delay(path)
-    key = (path.source, delay)
+    key = (path.source, delay, discard)
     if key not in relays:
         shape = lava_shape(net.shapes[path.source])
         n = int(np.prod(shape))
         lif = LIF(shape=shape, du=RELAY_DECAY, dv=RELAY_DECAY, vth=0, bias_mant=0, bias_exp=0)
         ident = sp.identity(n, dtype=np.int64, format="csr")
-        _synapse(g, _matrix_process(ident, 0, delay - 1, False, 0), out_ports[path.source], lif, period)
+        _synapse(g, _matrix_process(ident, 0, delay - 1, False, 0), out_ports[path.source], lif, discard)
         g.processes += 1  # the relay LIF itself keeps no state from one step to the next
         relays[key] = lif.s_out
     return relays[key]
 
 
+def interval_gap(net: CanonicalNet) -> int:
+    """Steps G of zeros after each sample's T steps in the back-to-back schedule (``lava_net``): the longest
+    float Delay (the input's delayed paths deliver the gap's zeros at the next window's first steps), and
+    for each float-delayed path from a neuron layer at least ``lag[target] - lag[source]``, so that when its
+    buffer is zeroed (``build_graph``: after Lava step ``lag[source] - 1`` of the next sample) every spike of
+    the previous sample's source window that lands in its target window has been delivered."""
+    delayed = (net.lags[p.target] - net.lags[p.source] for p in net.all_paths()
+               if p.delay and p.source != net.input_name)
+    return max([p.delay for p in net.all_paths()] + list(delayed), default=0)
+
+
 def build_graph(int_net: IntNet, data: np.ndarray, sink_steps: int, interval: int, conv: str = "auto",
-                relay: str = "auto", fresh: bool = False, record: set[str] | None = None) -> LavaGraph:
+                relay: str = "auto", record: set[str] | None = None) -> LavaGraph:
     """Source of ``data [*lava_shape(input), S]``, one ``LIFReset`` per layer (reset every ``interval``
     steps at its window's first step), the paths as planned, one ``Extractor`` (channel of ``sink_steps``
     arrays) per layer in ``record`` (None: every layer).
 
-    ``fresh``: every ``interval`` steps start from a zero state, as a freshly built network: ``Reset``
-    processes zero, after each period's last step, ``v`` (and ``u`` unless du = 4095, when u keeps nothing
-    from one step to the next) of every pre-roll layer (``fast_sim.
-    preroll_layers``: the only ones whose state before their own window reaches a window) and the
-    activation buffer of every path into such a layer or delayed out of one (spikes of the previous period
-    still in flight). Every other buffer has delivered its previous-period spikes before its target's
-    ``LIFReset`` fires, so it cannot change a window (see ``fast_sim``)."""
+    Float Delays see zeros before step 0 (NIR semantics, as ``fast_sim``): a layer fires before its
+    window (on its bias, from the state before its ``LIFReset``: a fresh network's zeros or the previous
+    sample's), and a path from it with a float Delay of k steps still holds its last k such steps when
+    its window opens, which would arrive in the target's window. A ``Reset`` process zeroes that
+    path's activation buffer (``DelaySparse``/``DelayDense`` ``a_buff``, or the relay's identity
+    synapse) after Lava step ``lag[source] - 1`` of every ``interval``: everything the source sent before
+    its window is discarded (what was already delivered reached the target before its ``LIFReset``;
+    samples back to back need ``interval >= T + interval_gap``, else the previous window's last spikes
+    would still be in that buffer; paths without a float Delay, relays included, are never zeroed).
+    Every other buffer delivers its spikes of the source's pre-window steps before its target's
+    ``LIFReset`` fires, and a relay LIF keeps no state, so every window depends only on its own
+    sample, whatever ran before (``lava_net``'s two schedules)."""
     from lava.proc.io.extractor import Extractor
     from lava.proc.io.source import RingBuffer as Source
     from lava.proc.lif.process import LIFReset
 
-    from spikinghash.hw_sim.fast_sim import preroll_layers
-
     net = int_net.net
-    preroll = preroll_layers(net) if fresh else set()
     source = Source(data=data)
     g = LavaGraph(source, {}, {}, processes=1)
     out_ports: dict[str, Any] = {net.input_name: source.s_out}
-    relays: dict[tuple[str, int], Any] = {}
+    relays: dict[tuple[str, int, tuple[int, int] | None], Any] = {}
     for name, layer in net.neurons.items():
         q, shape = int_net.neurons[name], layer.shape
         lif = LIFReset(shape=lava_shape(shape), du=q.du, dv=q.dv, vth=q.vth,
@@ -213,20 +232,17 @@ def build_graph(int_net: IntNet, data: np.ndarray, sink_steps: int, interval: in
             how = plan_path(int_net, path, m, conv, relay, int(np.abs(data).max(initial=0)))
             g.realisations[path.key] = how
             exp, dense = int_net.synapses[path.key].weight_exp, net.synapses[path.key].lava_matrix == "dense"
-            period = interval if name in preroll or (path.source in preroll and net.lava_delay(path)) else None
+            discard = (interval, net.lags[path.source] - 1) if path.delay and path.source != net.input_name \
+                else None
             if how == "conv":
-                _synapse(g, _conv_process(int_net, path, msg_bits), out_ports[path.source], lif, period)
+                _synapse(g, _conv_process(int_net, path, msg_bits), out_ports[path.source], lif)
             elif how == "relay":
-                port = _relay(g, relays, net, path, out_ports, period)
-                _synapse(g, _matrix_process(m, exp, 0, dense, 0), port, lif, period)
+                port = _relay(g, relays, net, path, out_ports, discard)
+                _synapse(g, _matrix_process(m, exp, 0, dense, 0), port, lif)
             else:
                 delay = net.lava_delay(path) if how == "matrix" else 0
                 _synapse(g, _matrix_process(m, exp, delay, dense and how == "matrix", msg_bits),
-                         out_ports[path.source], lif, period)
-        if name in preroll:
-            if q.du != RELAY_DECAY:  # du = 4095: u = a_in·64 each step, it keeps nothing to zero
-                _zero_each_period(g, lif.u, interval)
-            _zero_each_period(g, lif.v, interval)
+                         out_ports[path.source], lif, discard)
         if record is None or name in record:
             g.sinks[name] = Extractor(shape=lava_shape(shape), buffer_size=sink_steps)
             lif.s_out.connect(g.sinks[name].in_port)

@@ -13,19 +13,19 @@ runtime is always stopped, its OS processes reaped (``lava_runtime``).
 Latency: neuron layer n sees the float step t at Lava step ``t + lag[n]`` (see ``graph``);
 outputs are cut to each layer's window ``[lag, lag + T)`` before they are returned.
 
-State reset between samples, two schedules (``reset``):
+State reset between samples, two schedules (``reset``), the same bits for every graph:
 
 - ``"interval"``: all samples back to back in one run, each given ``T + G`` steps
-  (G = the longest float Delay, during which the source sends zeros), and every
-  ``LIFReset`` zeroes its layer at the step its sample's window opens. A layer's window
-  then depends only on its own sample, except through Delay paths from neuron layers,
-  which would carry the previous sample's last spikes in — so such graphs need ``"fresh"``.
-- ``"fresh"``: one ``run`` of ``T + max lag`` steps per sample on the same compiled network;
-  Lava ``Reset`` processes zero, after each sample's last step, every state that a fresh
-  network would start with at zero and that can reach a window (``lava_build.build_graph``).
-  (``Var.set`` would do it too, but it also moves one number per message.)
+  (G = ``lava_build.interval_gap``: at least the longest float Delay, during which the source
+  sends zeros: the input's delayed paths deliver them at the next window's first steps), and
+  every ``LIFReset`` zeroes its layer at the step its sample's window opens. A layer's window
+  then depends only on its own sample: what a delayed path from a neuron layer still holds when its source's window
+  opens (the previous sample's last spikes, the pre-window ones) is zeroed there by a Lava
+  ``Reset`` (``lava_build.build_graph``), as a float Delay sees zeros before step 0.
+- ``"fresh"``: one ``run`` of ``T + max lag`` steps per sample on the same compiled network
+  (the same ``LIFReset``/``Reset`` timing, every ``T + max lag`` steps).
 
-``reset=None`` picks "interval" whenever it is exact, else "fresh".
+``reset=None`` picks "interval" (one run, the fastest).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ import numpy as np
 from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.graph import CanonicalNet
 from spikinghash.hw_sim.int_net import IntNet, quantize_input
-from spikinghash.hw_sim.lava_build import LavaGraph, build_graph, lava_order, lava_shape, to_lava  # noqa: F401
+from spikinghash.hw_sim.lava_build import (LavaGraph, build_graph, interval_gap, lava_order,  # noqa: F401
+                                           lava_shape, to_lava)
 from spikinghash.hw_sim.lava_runtime import lava_session
 from spikinghash.hw_sim.readout import hash_codes
 
@@ -74,11 +75,11 @@ def _read(g: LavaGraph, net: CanonicalNet, steps: int) -> dict[str, np.ndarray]:
     return raw
 
 
-def _run_schedule(int_net: IntNet, data: np.ndarray, period: int, runs: int, interval: int, fresh: bool,
+def _run_schedule(int_net: IntNet, data: np.ndarray, period: int, runs: int, interval: int,
                   conv: str, relay: str, record: set[str] | None) -> tuple[list[dict[str, np.ndarray]], np.ndarray, LavaGraph, float]:
-    """Build once, compile once, then ``runs`` runs of ``period`` steps each (with ``fresh``, every period
-    starts from a zero state: ``lava_build.build_graph``; ``LIFReset`` every ``interval`` steps). Returns the rasters of each run, the hash layer's
-    v ``[runs·period, L]``, the graph and the build+compile+start seconds."""
+    """Build once, compile once, then ``runs`` runs of ``period`` steps each (``LIFReset`` and the delayed
+    buffers' ``Reset`` every ``interval`` steps: ``lava_build.build_graph``). Returns the rasters of each
+    run, the hash layer's v ``[runs·period, L]``, the graph and the build+compile+start seconds."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
@@ -86,7 +87,7 @@ def _run_schedule(int_net: IntNet, data: np.ndarray, period: int, runs: int, int
 
     start = time.perf_counter()
     net = int_net.net
-    g = build_graph(int_net, data, period, interval, conv, relay, fresh, record)
+    g = build_graph(int_net, data, period, interval, conv, relay, record)
     monitor = Monitor()
     monitor.probe(g.neurons[net.output].v, runs * period)
     runner = g.neurons[net.output]
@@ -109,15 +110,12 @@ def _frames_to_lava(x: np.ndarray) -> np.ndarray:
 
 
 def choose_reset(net: CanonicalNet, reset: str | None) -> str:
-    """The reset schedule (module docstring); ConfigError when "interval" would not be exact."""
-    exact = not net.delayed_sources()
+    """The reset schedule (module docstring): both are exact for every graph; None -> "interval"."""
     if reset is None:
-        return "interval" if exact else "fresh"
+        return "interval"
     if reset not in ("interval", "fresh"):
-        raise ConfigError(f"reset={reset!r}: use 'interval' (LIFReset, samples back to back) or 'fresh'")
-    if reset == "interval" and not exact:
-        raise ConfigError(f"reset='interval' is not exact here: Delay paths from neuron layers "
-                          f"{sorted(net.delayed_sources())} carry spikes across samples; use reset='fresh'")
+        raise ConfigError(f"reset={reset!r}: use 'interval' (LIFReset, samples back to back) or 'fresh' "
+                          f"(one run per sample)")
     return reset
 
 
@@ -139,18 +137,18 @@ def run_lava(int_net: IntNet, frames: Any, samples: int | None = None, reset: st
         raise ConfigError(f"layers {unknown} are not neuron layers of the graph; pick from {list(net.neurons)}")
     record = None if layers is None else {*layers, net.output}
     tail = max(net.lags.values())
-    gap = max((p.delay for p in net.all_paths()), default=0)
+    gap = interval_gap(net)
     zeros = np.zeros((tail + gap, *x.shape[2:]), dtype=np.int64)
     if reset == "interval":
         period = steps + gap
         seq = np.concatenate([np.concatenate([x[:, k], zeros[:gap]]) for k in range(n)] + [zeros[:tail]])
-        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), len(seq), 1, period, False, conv, relay,
+        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), len(seq), 1, period, conv, relay,
                                              record)
         windows = [(rasters[0], k * period, k * period) for k in range(n)]
     else:
         period = steps + tail
         seq = np.concatenate([np.concatenate([x[:, k], zeros[:tail]]) for k in range(n)])
-        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), period, n, period, True, conv, relay,
+        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), period, n, period, conv, relay,
                                              record)
         windows = [(rasters[k], 0, k * period) for k in range(n)]
     spikes: dict[str, list[np.ndarray]] = {name: [] for name in g.sinks}

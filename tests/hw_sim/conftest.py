@@ -40,7 +40,7 @@ def delay(shape: tuple[int, ...], steps: int) -> nir.Delay:
 
 
 def rich_graph(seed: int) -> nir.NIRGraph:
-    """Every node type and both alignment mechanisms; Delays only from the Input (interval-exact).
+    """Every node type and both alignment mechanisms; Delays only from the Input.
 
     in[2,6,6] -c1 conv-> n1[4,6,6] -c2 conv s2-> n2[4,3,3] -sc scale-> n3 (IF)[4,3,3] -fl1,a1-> n4[8] -> out
     n1 -pool sumpool 2x2-> n2 (fan-in);  in -d0 delay 1, c3 conv s2-> n3 (fan-in, Lava delay 3);
@@ -72,10 +72,10 @@ def rich_graph(seed: int) -> nir.NIRGraph:
 
 
 def neuron_delay_graph(seed: int) -> nir.NIRGraph:
-    """A Delay path from a neuron layer (needs the "fresh" schedule and the pre-roll).
+    """A Delay path from a neuron layer (Lava zeroes its buffer when n1's window opens).
 
     in[6] -a0-> n0[5] -a1-> n1[5] -{d1 delay 2, a2 | a3}-> n2[4] -> out; n1 has biases above threshold,
-    so it fires before its own step 0 on Lava.
+    so it fires before its own step 0 on Lava (spikes the delayed path must not deliver).
     """
     rng = np.random.default_rng(seed)
     a1 = affine(rng, 5, 5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spikinghash.hw_sim.fast_sim import preroll_layers, simulate_int
+from spikinghash.hw_sim.fast_sim import simulate_int
 from spikinghash.hw_sim.graph import parse
 from spikinghash.hw_sim.int_net import IntNet, IntNeuron, IntSynapse
 from spikinghash.hw_sim.quantize import quantize
@@ -69,12 +69,6 @@ def test_chain_matches_lavas_schedule_by_hand(graphs, hand) -> None:
     assert run.counts["n1"]["v_saturations"] == total_sats > 0  # the case really saturates
     assert 0 < run.spikes["n2"].mean() < 1 and 0 < run.spikes["n1"].mean() < 1
     np.testing.assert_array_equal(run.codes, run.spikes["n2"].all(axis=0))
-
-
-def test_preroll_is_simulated_only_where_a_delay_path_can_carry_it(graphs) -> None:
-    assert preroll_layers(parse(graphs.rich(0))) == set()  # its only Delay starts at the input
-    # n1 feeds a Delay path; n1's own pre-roll depends on n0's
-    assert preroll_layers(parse(graphs.neuron_delay(0))) == {"n0", "n1"}
 
 
 def test_samples_are_independent(graphs, count_frames) -> None:

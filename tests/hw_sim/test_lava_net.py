@@ -69,28 +69,29 @@ def test_odd_convolution_with_graded_intensities(graphs) -> None:
         assert lava.realisations["c->n1"] == ("conv" if conv == "never" else "sparse")
 
 
-def test_delay_from_a_neuron_layer_bit_exact_with_fresh_runs(graphs) -> None:
+@pytest.mark.parametrize("reset", ["interval", "fresh"])
+def test_delay_from_a_neuron_layer_bit_exact_in_both_schedules(graphs, reset: str) -> None:
     net = parse(graphs.neuron_delay(0))
     x = np.random.default_rng(0).random((5, 3, 6))
-    with pytest.raises(ConfigError, match="fresh"):
-        choose_reset(net, "interval")
-    lava = _assert_bit_exact(quantize(net, x), x, samples=3)  # one compile, state zeroed between samples
-    assert lava.reset == "fresh" and lava.realisations["a2->n2"] == "matrix"  # DelaySparse/DelayDense
+    assert choose_reset(net, None) == "interval"  # the delayed buffers are zeroed when n1's window opens
+    lava = _assert_bit_exact(quantize(net, x), x, samples=3, reset=reset)  # one compile
+    assert lava.reset == reset and lava.realisations["a2->n2"] == "matrix"  # DelaySparse/DelayDense
 
 
-def test_fresh_samples_on_one_compiled_network_need_the_period_resets(graphs, monkeypatch) -> None:
-    """n1 (bias 1.9: fires on its second step from rest) feeds a Delay: its pre-roll spikes depend on its state
-    when the sample starts. Lava Reset processes zero it (and the buffers) between samples: bit-exact; without
-    them the previous sample's state leaks into the next sample's windows."""
+def test_spikes_before_a_delayed_sources_window_are_discarded(graphs, monkeypatch) -> None:
+    """n1 (bias 1.9: fires on its second step from rest) feeds a Delay: before its window it fires on its bias
+    and, back to back, the previous sample's last spikes are in flight too. A Lava Reset zeroes the delayed
+    buffer when n1's window opens (float Delays see zeros before step 0): bit-exact; without it those spikes
+    reach n2's window."""
     graph = graphs.neuron_delay(0)
     graph.nodes["a1"].bias[:2] = 1.9
     net = parse(graph)
     x = np.random.default_rng(0).random((5, 3, 6))
     q = quantize(net, x)
-    _assert_bit_exact(q, x, samples=3)
-    monkeypatch.setattr(lava_build, "_zero_each_period", lambda *args: None)
+    _assert_bit_exact(q, x, samples=3, reset="interval")
+    monkeypatch.setattr(lava_build, "_zero_at", lambda *args: None)
     diff = bit_exactness(simulate_int(q, x), run_lava(q, x, samples=3))
-    assert diff["v_hash"] > 0
+    assert diff["n2"] > 0
 
 
 def test_relays_and_sparse_convs_give_the_same_bits(graphs, count_frames) -> None:
@@ -99,7 +100,8 @@ def test_relays_and_sparse_convs_give_the_same_bits(graphs, count_frames) -> Non
     net = parse(graphs.neuron_delay(1))
     x = np.random.default_rng(1).random((5, 3, 6))
     lava = _assert_bit_exact(quantize(net, x), x, samples=3, relay="always")
-    assert lava.realisations["a2->n2"] == "relay" and lava.reset == "fresh"
+    assert lava.realisations["a2->n2"] == "relay" and lava.reset == "interval"
+    lava = _assert_bit_exact(quantize(net, x), x, samples=3, reset="fresh", relay="always")
     net, x = parse(graphs.rich(2)), count_frames(4, 2, 2)
     lava = _assert_bit_exact(quantize(net, x), x, samples=2, relay="always", conv="always")
     assert lava.realisations["lin->n4"] == "relay" and lava.realisations["c3->n3"] == "matrix"  # input: no relay
