@@ -40,13 +40,21 @@ def layer_agreement(a: Run, b: Run) -> dict[str, dict[str, float]]:
             for n in _common(a, b)}
 
 
-def hash_agreement(a: Run, b: Run) -> dict[str, float]:
-    """Fraction of equal code bits, of samples with identical codes, and the mean Hamming distance."""
-    if a.codes.shape != b.codes.shape:
-        raise DataError(f"codes of shapes {a.codes.shape} and {b.codes.shape}; compare the same samples")
-    diff = a.codes != b.codes
+def code_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """For two code matrices ``[N, L]``: fraction of equal bits, of samples with identical codes, and the
+    mean Hamming distance (1, 1, 0 for no samples)."""
+    if a.shape != b.shape:
+        raise DataError(f"codes of shapes {a.shape} and {b.shape}; compare the same samples")
+    if not a.size:
+        return {"bit_agreement": 1.0, "code_agreement": 1.0, "mean_hamming": 0.0}
+    diff = a != b
     return {"bit_agreement": float(1.0 - diff.mean()), "code_agreement": float(np.mean(~diff.any(axis=1))),
             "mean_hamming": float(diff.sum(axis=1).mean())}
+
+
+def hash_agreement(a: Run, b: Run) -> dict[str, float]:
+    """:func:`code_agreement` of two runs' codes."""
+    return code_agreement(a.codes, b.codes)
 
 
 def compare_float_int(float_run: Run, int_run: Run) -> dict[str, Any]:

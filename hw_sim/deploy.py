@@ -109,11 +109,6 @@ def simulate_split(int_net: IntNet, batches: Iterable[np.ndarray], tally: Tally,
                       np.concatenate(int_codes) if int_codes else empty)
 
 
-def bit_agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """Fraction of equal bits of two code matrices ``[N, L]`` (1.0 for no codes)."""
-    return float(np.mean(a == b)) if a.size else 1.0
-
-
 def lava_vs_fast(int_net: IntNet, frames: np.ndarray, samples: int, run_lava: Any = None) -> dict[str, Any]:
     """Run the first ``samples`` of ``frames [T, B, ...]`` on Lava and on the fast simulator; compare every
     spike of every layer at every step (``compare.bit_exactness``).

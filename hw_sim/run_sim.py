@@ -30,7 +30,8 @@ from tqdm import tqdm
 
 from spikinghash.atomic_io import atomic_path, write_json, write_npz
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.hw_sim.deploy import Tally, bit_agreement, lava_vs_fast, simulate_split
+from spikinghash.hw_sim.compare import code_agreement
+from spikinghash.hw_sim.deploy import Tally, lava_vs_fast, simulate_split
 from spikinghash.hw_sim.graph import load
 from spikinghash.hw_sim.int_net import IntNet
 from spikinghash.hw_sim.plots import plot_layers
@@ -160,18 +161,18 @@ def simulate_fast(run: Any, int_net: IntNet, quant: dict[str, Any], *, limit: in
     layers = tally.layers(int_net)
     rate_f, rate_i = tally.mean_rates()
     all_f, all_i = np.concatenate([q.float_codes, db.float_codes]), np.concatenate([q.int_codes, db.int_codes])
+    agree = code_agreement(all_f, all_i)
     update = {"model": run.cfg.model, "fingerprint": run.fingerprint, "T": tally.steps,
               "samples": {"query": len(q_rows), "db": len(db_rows)}, "map_k": run.cfg.map_k,
               "map_float": map_float, "map_integer": map_int, "map_drop_points": 100.0 * (map_float - map_int),
-              "hash_bit_agreement": bit_agreement(all_f, all_i),
-              "hash_code_agreement": float(np.mean(np.all(all_f == all_i, axis=1))) if len(all_f) else 1.0,
+              "hash_bit_agreement": agree["bit_agreement"], "hash_code_agreement": agree["code_agreement"],
               "mean_firing_rate_float": rate_f, "mean_firing_rate_integer": rate_i,
               "input_clipped": tally.input_clipped, "quantization": quant, "layers": layers}
     model = _model_codes(run_dir, run.fingerprint)
     if model is not None:  # float_sim (float64, from the NIR file) against the torch model's eval codes
         mq = unpack_codes(model.query_codes, model.bits)[:len(q_rows)]
         mdb = unpack_codes(model.db_codes, model.bits)[:len(db_rows)]
-        update["float_vs_model_bit_agreement"] = bit_agreement(np.concatenate([mq, mdb]), all_f)
+        update["float_vs_model_bit_agreement"] = code_agreement(np.concatenate([mq, mdb]), all_f)["bit_agreement"]
     update["wall_seconds"] = time.perf_counter() - start
     report = _merge_write(run_dir / REPORT, update, run.fingerprint)
     plot_layers(layers, run_dir / PLOT, f"{run.cfg.model}: float vs integer ({tally.samples} samples, T={tally.steps})")

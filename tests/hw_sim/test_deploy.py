@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.hw_sim.deploy import Tally, bit_agreement, lava_vs_fast, simulate_split
+from spikinghash.hw_sim.compare import code_agreement
+from spikinghash.hw_sim.deploy import Tally, lava_vs_fast, simulate_split
 from spikinghash.hw_sim.fast_sim import simulate_int
 from spikinghash.hw_sim.float_sim import simulate_float
 from spikinghash.hw_sim.graph import load
@@ -36,7 +37,7 @@ def test_tally_by_hand() -> None:
     assert tally.mean_rates() == (11 / 12, 10 / 12)
     arrays = tally.counts_arrays()
     assert sorted(arrays) == ["T", "float/h", "integer/h", "samples"] and arrays["float/h"].dtype == np.int64
-    assert bit_agreement(np.array([[0, 1], [1, 1]]), np.array([[0, 0], [1, 1]])) == 0.75
+    assert code_agreement(np.array([[0, 1], [1, 1]]), np.array([[0, 0], [1, 1]]))["bit_agreement"] == 0.75
 
 
 def test_simulate_split_matches_whole_runs(graphs: SimpleNamespace, count_frames) -> None:
