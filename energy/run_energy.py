@@ -10,7 +10,6 @@ Frames: the first ``samples`` query samples of the run's dataset. Graph:
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -102,18 +101,15 @@ def estimate_run(run_dir: str | Path, samples: int = 256, batch_size: int = 32, 
     from tqdm import tqdm
 
     from spikinghash.models.neuromorphic import NeuromorphicHashNet
-    from spikinghash.train.run_dir import load_trained
-    from spikinghash.train.trainer import load_data
-    from spikinghash.train.distributed import DistEnv
+    from spikinghash.retrieval.run_eval import load_run
 
     if samples < 1:
         raise ConfigError(f"--samples {samples}: measure firing rates on at least 1 sample (default 256)")
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError(f"run folder {run_dir} does not exist; give the --out folder of `spikinghash train`")
-    run = load_trained(run_dir)
-    cfg = dataclasses.replace(run.cfg, eval_every=max(run.cfg.eval_every, 1))
-    query = load_data(cfg, DistEnv()).query
+    run = load_run(run_dir)
+    query = run.data.query
     n = min(samples, len(query))
     nir_profile = isinstance(run.model, NeuromorphicHashNet)
     with tqdm(total=n, desc="energy: firing rates", unit="sample", disable=not progress) as bar:

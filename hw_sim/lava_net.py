@@ -39,8 +39,7 @@ import numpy as np
 from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.graph import CanonicalNet
 from spikinghash.hw_sim.int_net import IntNet, quantize_input
-from spikinghash.hw_sim.lava_build import (LavaGraph, build_graph, interval_gap, lava_order,  # noqa: F401
-                                           lava_shape, to_lava)
+from spikinghash.hw_sim.lava_build import LavaGraph, build_graph, interval_gap, lava_shape
 from spikinghash.hw_sim.lava_runtime import lava_session
 from spikinghash.hw_sim.readout import hash_codes
 

@@ -182,5 +182,6 @@ def quant_summary(int_net: IntNet) -> dict[str, Any]:
         bias = sum(net.synapses[p.key].bias for p in net.paths[name])
         bias_err = np.abs(n.bias() - n.scale * (layer.gain * bias + layer.leak)).max(initial=0.0)
         layers[name] = {"scale": n.scale, "limited_by": n.limited_by, "vth": n.vth, "du": n.du, "dv": n.dv,
-                        "lag": net.lags[name], "max_bias_error": float(bias_err)}
+                        "lag": net.lags[name], "max_bias_error": float(bias_err),
+                        "bias_exp_max": int(np.max(n.bias_exp))}
     return {"input_quantum": int_net.input_quantum, "input_bits": int_net.input_bits, "layers": layers, "paths": paths}

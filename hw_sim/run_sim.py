@@ -69,13 +69,12 @@ def nir_fingerprint(path: Path) -> str | None:
         return None
 
 
-def ensure_nir(run: Any) -> tuple[Path, bool]:
-    """``RUN_DIR/model.nir`` for the run's current weights: ``(path, reused)``."""
+def ensure_nir(run: Any) -> Path:
+    """``RUN_DIR/model.nir`` for the run's current weights (exported again unless its fingerprint is the run's)."""
     path = Path(run.run_dir) / NIR_FILE
-    if path.is_file() and nir_fingerprint(path) == run.fingerprint:
-        return path, True
-    export_run_nir(run, path)
-    return path, False
+    if not (path.is_file() and nir_fingerprint(path) == run.fingerprint):
+        export_run_nir(run, path)
+    return path
 
 
 def _batches(dataset: Any, rows: range | np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
@@ -104,8 +103,6 @@ def calibrate(run: Any, net_path: Path, calib: int, seed: int = 0) -> tuple[IntN
     scales = qat_scales(net)
     int_net = quantize(net, frames, scales=scales)
     summary = quant_summary(int_net)
-    for name, n in int_net.neurons.items():
-        summary["layers"][name]["bias_exp_max"] = int(np.max(n.bias_exp))
     summary.update(calib_samples=int(frames.shape[1]), calib_seed=seed,
                    scales="fixed (QAT grid from the NIR metadata)" if scales is not None else "calibrated")
     return int_net, summary
@@ -197,22 +194,16 @@ def simulate_run(run_dir: str | Path, backend: str = "fast", *, samples: int = 2
                  limit: int | None = None, batch_size: int = 32, threads: int = 1,
                  progress: bool = True) -> dict[str, Any]:
     """``spikinghash simulate``: see the module docstring. Returns the written ``hw_sim.json`` content."""
-    import dataclasses
-
-    from spikinghash.retrieval.run_eval import LoadedRun
-    from spikinghash.train.distributed import DistEnv
+    from spikinghash.retrieval.run_eval import load_run
     from spikinghash.train.run_dir import load_trained
-    from spikinghash.train.trainer import load_data
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: give at least 1 sample per split, or leave it out for all")
     trained = load_trained(run_dir)
-    net_path, _ = ensure_nir(trained)  # a paper-faithful model stops here, its offending operations listed
-    cfg = dataclasses.replace(trained.cfg, eval_every=max(trained.cfg.eval_every, 1))  # query + database too
-    run = LoadedRun(trained.run_dir, trained.cfg, trained.model, load_data(cfg, DistEnv()), trained.epoch,
-                    trained.fingerprint)
+    net_path = ensure_nir(trained)  # a paper-faithful model stops here, its offending operations listed
+    run = load_run(run_dir, trained)
     int_net, quant = calibrate(run, net_path, calib)
     if backend == "fast":
         return simulate_fast(run, int_net, quant, limit=limit, batch_size=batch_size, threads=threads,

@@ -31,7 +31,7 @@ from spikinghash.retrieval.search import SearchResult, search
 from spikinghash.train.config import TrainConfig
 from spikinghash.train.distributed import DistEnv
 from spikinghash.train.evaluation import encode
-from spikinghash.train.run_dir import load_trained, read_run_config
+from spikinghash.train.run_dir import TrainedRun, load_trained, read_run_config
 from spikinghash.train.trainer import RunData, load_data
 
 CODES, INDEX, EVAL = "codes.npz", "index.npz", "eval.json"
@@ -49,9 +49,10 @@ class LoadedRun:
     fingerprint: str
 
 
-def load_run(run_dir: str | Path) -> LoadedRun:
-    """The trained model of ``run_dir`` (see :func:`load_trained`) and its data splits."""
-    trained = load_trained(run_dir)
+def load_run(run_dir: str | Path, trained: TrainedRun | None = None) -> LoadedRun:
+    """The trained model of ``run_dir`` (see :func:`load_trained`; ``trained`` if already loaded) and its
+    data splits."""
+    trained = trained if trained is not None else load_trained(run_dir)
     cfg = dataclasses.replace(trained.cfg, eval_every=max(trained.cfg.eval_every, 1))  # query + database too
     data = load_data(cfg, DistEnv())
     return LoadedRun(trained.run_dir, trained.cfg, trained.model, data, trained.epoch, trained.fingerprint)
