@@ -30,7 +30,6 @@ import torch
 from torch import Tensor
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.synapses import reaches, wrap_signed
 
 Shape = tuple[int, ...]
 UV_BITS = 24  # u, v: signed 24 bit
@@ -44,30 +43,17 @@ BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1  # bias_mant: signed 13
 BIAS_EXP_MAX = 7  # bias_exp: unsigned 3 bit
 
 
-def wrap32(x: Tensor) -> Tensor:
-    """numpy's silent int32 overflow on int64 values."""
-    return wrap_signed(x, 32)
-
-
-def decay_int(x: Tensor, factor: int) -> Tensor:
-    """``trunc(x · factor / 4096)`` toward zero, as Lava's ``sign(p) · (|p| >> 12)``."""
-    p = x * factor
-    return torch.sign(p) * (p.abs() >> DECAY_BITS)
-
-
 class FixedTrace(NamedTuple):
-    """A fixed-point run of one layer, ``[S, B, *shape]``: ``spikes`` uint8 and ``h`` (float64 holding exact
-    integers) the potential before clipping and reset; ``v_saturations`` / ``u_wraps``: events counted over the
-    steps from ``count_from`` on."""
+    """A fixed-point run of one layer: ``spikes [S, B, *shape]`` uint8; ``v`` (if asked for) int64 of the same
+    shape: v after each step, clipped and 0 where the neuron fired (what a Lava Monitor of ``v`` reads);
+    ``v_saturations`` / ``u_wraps``: events counted over the steps from ``count_from`` on; ``spikes_float``
+    (if asked for): the spikes as float32."""
 
     spikes: Tensor
-    h: Tensor
+    v: Tensor | None
     v_saturations: int
     u_wraps: int
-
-    def v(self) -> Tensor:
-        """v after each step (clipped, reset where spiking) as int64: what Lava holds in ``v``."""
-        return self.h.clamp(-UV_MAX + 1, UV_MAX - 1).masked_fill(self.spikes.bool(), 0.0).to(torch.int64)
+    spikes_float: Tensor | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,57 +88,44 @@ class NeuronLayer:
 
     @staticmethod
     def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step: int,
-                  count_from: int) -> FixedTrace:
-        """Lava's bit-accurate LIF over ``a_in [S, B, *shape]`` (int32 values as float64), state 0 at step 0.
+                  count_from: int, keep_v: bool = True, float_spikes: bool = False) -> FixedTrace:
+        """Lava's bit-accurate LIF over ``a_in [S, B, *shape]`` (integer values: the int32 sum of the input
+        ports), state 0 at step 0.
 
-        ``bias`` = ``bias_mant << bias_exp`` per neuron; u and v are zeroed at the start of
+        ``bias`` = ``bias_mant << bias_exp`` per neuron (``[*shape]``); u and v are zeroed at the start of
         step ``reset_step`` (LIFReset). Saturations and wraps are counted from ``count_from``.
-        u never depends on v, so it is computed first (for all steps at once when du = 4095);
-        Values are float64 holding exact integers (|v·(4096 - dv)| < 2**36 << 2**53); the
-        int32/24-bit wrap-arounds switch to int64 arithmetic only when some value needs them.
+        ``float_spikes``: also return the spikes as float32 (``spikes_float``), in the same pass. The update
+        (module docstring) runs as one compiled loop, ``lif_kernel.lif_steps``.
         """
-        x = a_in.to(torch.float64) * float(1 << ACT_SHIFT)
-        if reaches(x, 1 << 31):
-            x = wrap32(x.to(torch.int64)).to(torch.float64)
-        u_factor = DECAY_UNIT - (du + 1)
-        if u_factor:
-            u = torch.zeros(a_in.shape[1:], dtype=torch.int64)
-            for s in range(a_in.shape[0]):
-                if s == reset_step:
-                    u = torch.zeros_like(u)
-                x[s] = wrap32(decay_int(u, u_factor) + x[s].to(torch.int64)).to(torch.float64)
-                u = _wrap_once(x[s]).to(torch.int64)
-        wraps = 0
-        if reaches(x, UV_MAX):  # x = 2**23 itself is kept, so this may find nothing to wrap
-            wraps = int(((x > UV_MAX) | (x <= -UV_MAX))[count_from:].sum())
-            x = _wrap_once(x)
-        drive = x + bias.to(torch.float64)
-        # v ← wrap32(trunc(v·(4096 - dv)/4096) + u + bias): int32 overflow needs |u + bias| near 2**31
-        overflow = reaches(drive, (1 << 31) - UV_MAX)
-        v = torch.zeros(a_in.shape[1:], dtype=torch.float64)
-        hs, spikes = torch.empty_like(drive), torch.empty_like(a_in, dtype=torch.uint8)
-        v_scale, vth_eff = (DECAY_UNIT - dv) / DECAY_UNIT, float(vth << VTH_SHIFT)
-        for s in range(a_in.shape[0]):
-            if s == reset_step:
-                v = torch.zeros_like(v)
-            h = torch.trunc(v * v_scale) + drive[s]
-            if overflow:
-                h = h - 2.0**32 * torch.floor((h + 2.0**31) / 2.0**32)
-            hs[s] = h
-            v = h.clamp(-UV_MAX + 1, UV_MAX - 1)
-            spike = v > vth_eff
-            v = v.masked_fill(spike, 0.0)
-            spikes[s] = spike
-        saturations = 0
-        if reaches(hs[count_from:], UV_MAX - 1):
-            tail = hs[count_from:]
-            saturations = int(((tail > UV_MAX - 1) | (tail < -UV_MAX + 1)).sum())
-        return FixedTrace(spikes, hs, saturations, wraps)
+        from spikinghash.hw_sim.lif_kernel import lif_steps
+
+        a_in, bias = a_in.detach(), torch.as_tensor(bias, dtype=torch.int64)
+        lead = a_in.dim() - bias.dim()  # [S, B, *shape] (or [S, *shape]) with bias [*shape]
+        order = _memory_order(a_in, lead)  # walk neurons in memory order: a channels-last a_in is not copied
+        laid_out = a_in.permute(order)
+        if not laid_out.is_contiguous():
+            order, laid_out = tuple(range(a_in.dim())), a_in.contiguous()
+        steps = a_in.shape[0]
+        flat = laid_out.reshape(steps, -1).numpy()
+        per_sample = bias.permute([d - lead for d in order[lead:]]).contiguous().numpy().reshape(-1)
+        bias_flat = np.tile(per_sample, flat.shape[1] // max(per_sample.size, 1))
+        spikes = np.empty(flat.shape, dtype=np.uint8)
+        v = np.empty(flat.shape if keep_v else (0, 0), dtype=np.int64)
+        as_float = np.empty(flat.shape if float_spikes else (0, 0), dtype=np.float32)
+        saturations, wraps = lif_steps(flat, bias_flat, du, dv, vth, reset_step, count_from, spikes, v, as_float)
+        back = tuple(np.argsort(order))
+
+        def logical(values: np.ndarray) -> Tensor:
+            return torch.from_numpy(values).reshape(laid_out.shape).permute(back)
+
+        return FixedTrace(logical(spikes), logical(v) if keep_v else None, int(saturations), int(wraps),
+                          logical(as_float) if float_spikes else None)
 
 
-def _wrap_once(x: Tensor) -> Tensor:
-    """Lava's 24-bit wrap of u: one subtraction or addition of 2**24, not a modulo."""
-    return x - 2 * UV_MAX * (x > UV_MAX) + 2 * UV_MAX * (x <= -UV_MAX)
+def _memory_order(t: Tensor, lead: int) -> tuple[int, ...]:
+    """The dims of ``t`` from outermost to innermost in memory, its ``lead`` dims (time, batch) kept first."""
+    inner = sorted(range(lead, t.dim()), key=lambda d: (-t.stride(d), d))
+    return (*range(lead), *inner)
 
 
 def uniform_value(values: np.ndarray, name: str, what: str) -> float:

@@ -33,6 +33,7 @@ from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.compare import code_agreement
 from spikinghash.hw_sim.deploy import Tally, lava_vs_fast, simulate_split
 from spikinghash.hw_sim.graph import load
+from spikinghash.hw_sim.heap import keep_freed_memory
 from spikinghash.hw_sim.int_net import IntNet
 from spikinghash.hw_sim.plots import plot_layers
 from spikinghash.hw_sim.quantize import qat_scales, quant_summary, quantize
@@ -193,7 +194,9 @@ def simulate_lava(run: Any, int_net: IntNet, quant: dict[str, Any], samples: int
 def simulate_run(run_dir: str | Path, backend: str = "fast", *, samples: int = 2, calib: int = 256,
                  limit: int | None = None, batch_size: int = 32, threads: int = 1,
                  progress: bool = True) -> dict[str, Any]:
-    """``spikinghash simulate``: see the module docstring. Returns the written ``hw_sim.json`` content."""
+    """``spikinghash simulate``: see the module docstring. Returns the written ``hw_sim.json`` content.
+
+    A job of its own, the fast backend keeps freed memory in the process heap (``heap.keep_freed_memory``)."""
     from spikinghash.retrieval.run_eval import load_run
     from spikinghash.train.run_dir import load_trained
 
@@ -206,6 +209,7 @@ def simulate_run(run_dir: str | Path, backend: str = "fast", *, samples: int = 2
     run = load_run(run_dir, trained)
     int_net, quant = calibrate(run, net_path, calib)
     if backend == "fast":
+        keep_freed_memory()
         return simulate_fast(run, int_net, quant, limit=limit, batch_size=batch_size, threads=threads,
                              progress=progress)
     return simulate_lava(run, int_net, quant, samples)

@@ -16,9 +16,10 @@ side by side, as in Lava's ``floating_pt`` / ``fixed_pt`` process models:
       weights, so the weights are handed over as ``w << weight_exp``; it computes the sum in
       float64, casts it to int32 and wraps it at 24 bits (``signed_clamp``).
 
-Integer values travel as float64 (exact below 2**53, far beyond these sums), so the integer
-sums reuse the float linear map; torch's float64 convolution and matrix product only add
-exact integer products. The wrap-arounds run in int64 when a value leaves their range.
+Integer values travel as floats, so the integer sums reuse the float linear map: torch's
+convolution and matrix product only add exact integer products, in float32 where a bound on
+the sum proves every partial sum exact (below 2**24), else in float64 (exact below 2**53,
+far beyond these sums). The wrap-arounds run in int64 when a value leaves their range.
 
 The bias is not part of the fixed behaviour: on Loihi it is the neuron's ``bias_mant``.
 """
@@ -39,6 +40,7 @@ from spikinghash.errors import ConfigError
 
 Shape = tuple[int, ...]
 INT32 = 1 << 31
+F32_EXACT = 1 << 24  # float32 holds every integer of smaller magnitude
 LAVA_INT8_MAX = 127  # Lava's Conv stores kernel size, stride, padding, dilation and groups as int8
 
 
@@ -143,15 +145,30 @@ class Synapse:
         return self.float_drive(x) + torch.as_tensor(self.bias, dtype=torch.float64)
 
     # -- fixed-point behaviour (Lava bit-accurate) ----------------------------------------
-    def fixed_forward(self, x: Tensor, weight: np.ndarray, weight_exp: int, kind: str) -> tuple[Tensor, Tensor]:
-        """What the Lava process of realisation ``kind`` sends for integer input ``x`` (float64 holding exact
-        integers, as the result), and where that output wrapped around (bool, same shape)."""
-        total = self.apply(x.to(torch.float64), torch.as_tensor(weight, dtype=torch.float64))
-        total = torch.round(total) * float(1 << weight_exp)
-        if not reaches(total, WRAP_FREE[kind]):
-            return total, torch.zeros_like(total, dtype=torch.bool)
-        out = REALISATIONS[kind](total.to(torch.int64)).to(torch.float64)
-        return out, out != total
+    def gain_bound(self, weight: np.ndarray) -> float:
+        """``max`` over outputs of ``Σ|w|`` over that output's inputs: ``|W·x| <= gain_bound · max|x|``."""
+        ones = torch.ones((1, *self.in_shape), dtype=torch.float64)
+        return float(self.apply(ones, torch.as_tensor(np.abs(weight), dtype=torch.float64)).max())
+
+    def fixed_forward(self, x: Tensor, weight: np.ndarray, weight_exp: int, kind: str,
+                      sum_bound: float) -> tuple[Tensor, int]:
+        """What the Lava process of realisation ``kind`` sends for integer input ``x`` (exact integers in a
+        float tensor), and how many of its outputs wrapped around.
+
+        ``sum_bound`` bounds ``|Σ w·x|`` (e.g. ``gain_bound · max|x|``). The shift is folded into the
+        weights (``Σ (w << e)·x``). While ``sum_bound << e`` stays below 2**24 every partial sum is an
+        integer float32 holds exactly, whatever the summation order, so the sum runs in float32;
+        otherwise in float64 (exact below 2**53). Below the realisation's wrap-free range no output can
+        wrap and the wrap-around arithmetic is skipped.
+        """
+        shifted_bound = sum_bound * (1 << weight_exp)
+        dtype = torch.float32 if shifted_bound < F32_EXACT else torch.float64
+        total = self.apply(x.to(dtype), torch.as_tensor(weight * (1 << weight_exp), dtype=dtype))
+        if shifted_bound < WRAP_FREE[kind] or not reaches(total, WRAP_FREE[kind]):
+            return total, 0
+        exact = total.to(torch.int64)
+        out = REALISATIONS[kind](exact)
+        return out.to(torch.float64), int((out != exact).sum())
 
 
 @dataclass(frozen=True, eq=False)

@@ -68,9 +68,29 @@ def test_fixed_run_matches_lavas_equations_by_hand(hand, du: int, dv: int, reset
     expected = lava_lif_by_hand(hand, a_in, du, dv, 5000, bias, reset_step)
     trace = NeuronLayer.fixed_run(torch.as_tensor(a_in), du, dv, 5000, torch.tensor(bias), reset_step, 0)
     np.testing.assert_array_equal(trace.spikes.numpy(), expected[0])
-    np.testing.assert_array_equal(trace.v().numpy(), expected[1])
+    np.testing.assert_array_equal(trace.v.numpy(), expected[1])
     assert (trace.v_saturations, trace.u_wraps) == (expected[2], expected[3])
     assert expected[2] > 0 and expected[3] > 0 and 0 < expected[0].mean() < 1
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_fixed_run_of_a_batched_conv_layer_in_either_memory_layout(hand, layout: str) -> None:
+    rng = np.random.default_rng(7)
+    steps, batch, shape = 6, 2, (3, 2, 2)
+    a_in = rng.integers(-40_000, 90_000, (steps, batch, *shape))
+    bias = rng.integers(-2000, 2000, shape) << 3  # a different bias per neuron: tiling and order matter
+    x = torch.as_tensor(a_in)
+    if layout == "channels_last":  # what the fast simulator hands over: same values, [S, B, H, W, C] in memory
+        x = torch.as_tensor(np.ascontiguousarray(a_in.transpose(0, 1, 3, 4, 2))).permute(0, 1, 4, 2, 3)
+        assert not x.is_contiguous()
+    trace = NeuronLayer.fixed_run(x, 4095, 1365, 700, torch.as_tensor(bias), 0, 0, float_spikes=True)
+    flat_bias = np.tile(bias.reshape(-1), batch).tolist()
+    spikes, v, sats, wraps = lava_lif_by_hand(hand, a_in.reshape(steps, -1), 4095, 1365, 700, flat_bias, 0)
+    np.testing.assert_array_equal(trace.spikes.numpy().reshape(steps, -1), spikes)
+    np.testing.assert_array_equal(trace.spikes_float.numpy().reshape(steps, -1), spikes)
+    np.testing.assert_array_equal(trace.v.numpy().reshape(steps, -1), v)
+    assert (trace.v_saturations, trace.u_wraps) == (sats, wraps)
+    assert 0.05 < spikes.mean() < 0.95
 
 
 def test_voltage_decay_of_lif_and_if() -> None:

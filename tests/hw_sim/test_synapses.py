@@ -79,12 +79,47 @@ def test_fixed_forward_conv_wraps_at_24_bits_and_matrix_at_32() -> None:
                       bias=np.zeros(1))
     syn = _build(conv, (2, 1, 1))
     x = torch.full((1, 2, 1, 1), 255, dtype=torch.int64)
-    out, wrapped = syn.fixed_forward(x, np.full((1, 2, 1, 1), 254), 7, "conv")
-    assert out.item() == -196_096 and wrapped.item()
+    w = np.full((1, 2, 1, 1), 254)
+    bound = syn.gain_bound(w) * 255
+    assert bound == 2 * 254 * 255
+    out, wrapped = syn.fixed_forward(x, w, 7, "conv", bound)
+    assert out.item() == -196_096 and wrapped == 1
     # The same sum through Dense/Sparse stays within int32: no wrap
-    out, wrapped = syn.fixed_forward(x, np.full((1, 2, 1, 1), 254), 7, "matrix")
-    assert out.item() == 16_581_120 and not wrapped.item()
+    out, wrapped = syn.fixed_forward(x, w, 7, "matrix", bound)
+    assert out.item() == 16_581_120 and wrapped == 0
     # 16-bit graded input: 2 · 65,535 · 254 · 128 = 4,261,347,840 -> int32 channel: -33,619,456
     x = torch.full((1, 2, 1, 1), 65_535, dtype=torch.int64)
-    out, wrapped = syn.fixed_forward(x, np.full((1, 2, 1, 1), 254), 7, "matrix")
-    assert out.item() == -33_619_456 and wrapped.item()
+    out, wrapped = syn.fixed_forward(x, w, 7, "matrix", syn.gain_bound(w) * 65_535)
+    assert out.item() == -33_619_456 and wrapped == 1
+
+
+@pytest.mark.parametrize("kind", ["conv_odd", "sumpool", "scale", "affine"])
+def test_gain_bound_is_the_largest_absolute_row_sum(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    node, in_shape = _nodes(rng)[kind]
+    syn = _build(node, in_shape)
+    weight = np.rint(syn.weight * 50) if syn.weight.ndim else syn.weight
+    rows = np.abs(syn.matrix(weight)).sum(axis=1)
+    assert syn.gain_bound(weight) == pytest.approx(rows.max(), rel=1e-12)
+
+
+def test_fixed_forward_sums_exactly_in_float32_up_to_its_bound() -> None:
+    # 1x1 conv over 256 channels of 8-bit graded input with weights 254: the bound 256·255·254 = 16,581,120 is
+    # just below 2**24, so the sum runs in float32; every output must equal the int64 sum.
+    rng = np.random.default_rng(4)
+    conv = nir.Conv2d(input_shape=(3, 3), weight=np.ones((4, 256, 1, 1)), stride=1, padding=0, dilation=1,
+                      groups=1, bias=np.zeros(4))
+    syn = _build(conv, (256, 3, 3))
+    w = rng.choice([-254, 254], (4, 256, 1, 1))
+    w[0] = 254  # one output reaches the bound itself
+    x = torch.as_tensor(rng.integers(200, 256, (5, 256, 3, 3)))
+    x[0] = 255
+    bound = syn.gain_bound(w) * 255
+    assert bound < 2**24
+    out, _ = syn.fixed_forward(x, w, 0, "matrix", bound)
+    exact = torch.einsum("bchw,oc->bohw", x, torch.as_tensor(w[:, :, 0, 0]))
+    assert out.dtype == torch.float32 and torch.equal(out.to(torch.int64), exact)
+    assert exact.abs().max() == 256 * 255 * 254
+    # shifted by 2, the bound passes 2**24: the sum runs in float64, still exact
+    out, _ = syn.fixed_forward(x, w, 2, "matrix", bound)
+    assert out.dtype == torch.float64 and torch.equal(out.to(torch.int64), exact * 4)
