@@ -15,12 +15,8 @@ frames, then run
 2. on the fast simulator (after a warm-up call on one batch), with freed memory kept in the
    heap as the ``simulate`` job keeps it (``hw_sim.heap``).
 
-The fast simulator runs first. After a Lava run, the same process runs the compiled LIF loop
-(``hw_sim.lif_kernel``) 7-9x slower (measured: 0.03-0.04 s -> 0.27-0.30 s on the same arrays,
-user time, no page faults, no busy thread; numpy and plain Python code unaffected; a fresh
-process after Lava is unaffected); the cause is not known. The heap setting itself does not
-change Lava's speed: 3.30 and 3.63 s/sample without it, 3.48 and 3.32 s/sample with it
-(``spikinghash_ti_nir``, 4 samples per run).
+The heap setting does not change Lava's speed: 3.30 and 3.63 s/sample without it, 3.48 and
+3.32 s/sample with it (``spikinghash_ti_nir``, 4 samples per run, measured apart).
 
 Prints samples/s of each (Lava's back-to-back schedule also per sample after its start-up,
 from runs of N and 2N samples), the ratios fast / Lava, and the bit-exactness check of every

@@ -105,14 +105,12 @@ class NeuronLayer:
         laid_out = a_in.permute(order)
         if not laid_out.is_contiguous():
             order, laid_out = tuple(range(a_in.dim())), a_in.contiguous()
-        steps = a_in.shape[0]
-        flat = laid_out.reshape(steps, -1).numpy()
         per_sample = bias.permute([d - lead for d in order[lead:]]).contiguous().numpy().reshape(-1)
-        bias_flat = np.tile(per_sample, flat.shape[1] // max(per_sample.size, 1))
+        flat = laid_out.reshape(a_in.shape[0], -1, max(per_sample.size, 1)).numpy()  # [S, samples, neurons]
         spikes = np.empty(flat.shape, dtype=np.uint8)
-        v = np.empty(flat.shape if keep_v else (0, 0), dtype=np.int64)
-        as_float = np.empty(flat.shape if float_spikes else (0, 0), dtype=np.float32)
-        saturations, wraps = lif_steps(flat, bias_flat, du, dv, vth, reset_step, count_from, spikes, v, as_float)
+        v = np.empty(flat.shape if keep_v else (0, 0, 0), dtype=np.int64)
+        as_float = np.empty(flat.shape if float_spikes else (0, 0, 0), dtype=np.float32)
+        saturations, wraps = lif_steps(flat, per_sample, du, dv, vth, reset_step, count_from, spikes, v, as_float)
         back = tuple(np.argsort(order))
 
         def logical(values: np.ndarray) -> Tensor:

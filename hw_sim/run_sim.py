@@ -1,7 +1,7 @@
 """Simulate a trained run on the integer target: the run-folder side of ``spikinghash simulate``.
 
 Steps: export (or reuse) ``RUN_DIR/model.nir`` — reused when the fingerprint stored in its
-metadata is the run's (config + weights) —, read it with :func:`graph.load`, calibrate the
+metadata is the run's (config + weights) —, read it once (:func:`graph.read_checked`), calibrate the
 integer network on ``calib`` training frames (a seeded random subset), then
 
 - ``fast``: float reference and integer simulation of the whole query and database splits
@@ -32,7 +32,7 @@ from spikinghash.atomic_io import atomic_path, write_json, write_npz
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.compare import code_agreement
 from spikinghash.hw_sim.deploy import Tally, lava_vs_fast, simulate_split
-from spikinghash.hw_sim.graph import load
+from spikinghash.hw_sim.graph import CanonicalNet, parse, read_checked
 from spikinghash.hw_sim.heap import keep_freed_memory
 from spikinghash.hw_sim.int_net import IntNet
 from spikinghash.hw_sim.plots import plot_layers
@@ -61,21 +61,28 @@ def export_run_nir(run: Any, path: str | Path) -> nir.NIRGraph:
     return graph
 
 
-def nir_fingerprint(path: Path) -> str | None:
-    """The run fingerprint stored in a NIR file's metadata (None if absent or unreadable)."""
-    try:
-        meta = nir.read(path, type_check=False).metadata or {}
-        return str(meta["spikinghash"]["fingerprint"])
-    except Exception:  # any unreadable file is simply re-exported
+def _current_graph(path: Path, fingerprint: str) -> nir.NIRGraph | None:
+    """The checked NIR graph in ``path`` if it was exported from the weights with this fingerprint, else None
+    (absent, unreadable, or stale: then it is exported again)."""
+    if not path.is_file():
         return None
+    try:
+        graph = read_checked(path)
+        stored = (graph.metadata or {})["spikinghash"]["fingerprint"]
+    except (ConfigError, DataError, KeyError, TypeError):
+        return None
+    return graph if str(stored) == fingerprint else None
 
 
-def ensure_nir(run: Any) -> Path:
-    """``RUN_DIR/model.nir`` for the run's current weights (exported again unless its fingerprint is the run's)."""
+def ensure_nir(run: Any) -> CanonicalNet:
+    """The canonical net of ``RUN_DIR/model.nir`` for the run's current weights: the file is read once, and
+    exported again (then read back) unless its stored fingerprint is the run's."""
     path = Path(run.run_dir) / NIR_FILE
-    if not (path.is_file() and nir_fingerprint(path) == run.fingerprint):
+    graph = _current_graph(path, run.fingerprint)
+    if graph is None:
         export_run_nir(run, path)
-    return path
+        graph = read_checked(path)  # what the file holds, as a later reuse would read it
+    return parse(graph)
 
 
 def _batches(dataset: Any, rows: range | np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
@@ -93,14 +100,13 @@ def calibration_frames(train: Any, calib: int, seed: int = 0) -> np.ndarray:
     return np.concatenate(list(_batches(train, rows, 64)), axis=1)
 
 
-def calibrate(run: Any, net_path: Path, calib: int, seed: int = 0) -> tuple[IntNet, dict[str, Any]]:
+def calibrate(run: Any, net: CanonicalNet, calib: int, seed: int = 0) -> tuple[IntNet, dict[str, Any]]:
     """The integer network calibrated on ``calib`` training samples (a seeded random subset).
 
     A QAT model's graph carries its scales (``metadata["spikinghash"]["qat_scales"]``); they are
     used as they are, so that the integer weights land on the grid the model was trained on.
     """
     frames = calibration_frames(run.data.train, calib, seed)
-    net = load(net_path)
     scales = qat_scales(net)
     int_net = quantize(net, frames, scales=scales)
     summary = quant_summary(int_net)
@@ -205,9 +211,9 @@ def simulate_run(run_dir: str | Path, backend: str = "fast", *, samples: int = 2
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: give at least 1 sample per split, or leave it out for all")
     trained = load_trained(run_dir)
-    net_path = ensure_nir(trained)  # a paper-faithful model stops here, its offending operations listed
+    net = ensure_nir(trained)  # a paper-faithful model stops here, its offending operations listed
     run = load_run(run_dir, trained)
-    int_net, quant = calibrate(run, net_path, calib)
+    int_net, quant = calibrate(run, net, calib)
     if backend == "fast":
         keep_freed_memory()
         return simulate_fast(run, int_net, quant, limit=limit, batch_size=batch_size, threads=threads,
