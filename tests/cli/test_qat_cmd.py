@@ -1,5 +1,6 @@
-"""`spikinghash qat` on a tiny run folder, then `simulate` on the result: the integer weights land exactly on
-the trained grid; resume and refusals as a user meets them."""
+"""`spikinghash qat` on a tiny run folder, then `simulate` and `export onnx` on the result: the integer weights
+land exactly on the trained grid, the ONNX graph gives the QAT model's codes; resume and refusals as a user
+meets them."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spikinghash.cli.main import main
+from spikinghash.export.onnx_export import run_onnx
+from spikinghash.retrieval.codes import load_codes, unpack_codes
+from spikinghash.retrieval.run_eval import load_run
 from spikinghash.train.config import config_from_dict, read_config_file, write_config
 
 from .test_simulate_cmd import TINY_NIR, _tiny_profile, make_run  # noqa: F401  (autouse fixture: the tiny model)
@@ -42,6 +47,14 @@ def test_qat_then_simulate_lands_on_the_grid(tmp_path: Path, capsys: pytest.Capt
         assert layer["scale"] == grid["scales"][name] and layer["limited_by"].startswith("fixed")
         assert layer["max_bias_error"] == 0.0
     assert all(p["max_rel_weight_error"] == 0.0 for p in quant["paths"].values())
+
+    # ONNX carries the fake-quantized weights: onnxruntime's codes are the QAT model's own (eval's codes.npz)
+    assert main(["eval", str(out)]) == 0 and main(["export", "onnx", str(out)]) == 0
+    run = load_run(out)
+    frames = np.stack([run.data.query.frames(i) for i in range(len(run.data.query))], axis=1)
+    codes = load_codes(out / "codes.npz")
+    assert np.array_equal(run_onnx(out / "model.onnx", frames.astype(np.float32)).code,
+                          unpack_codes(codes.query_codes, codes.bits))
 
     assert main(argv[:-1] + ["--resume", "--quiet"]) == 0  # nothing left: the checkpoint holds epoch 1
     assert "nothing left to train" in capsys.readouterr().out
