@@ -281,10 +281,10 @@ def run_qat(source_dir: str | Path, out_dir: str | Path, *, epochs: int = 2, lr:
     if resume:
         if read_grid(out) is None:
             raise DataError(f"{out} holds no {QAT_FILE}; start the fine-tuning without --resume")
-    else:
-        if (out / CHECKPOINT).exists():
-            raise ConfigError(f"{out} already holds a run ({CHECKPOINT}); pass --resume to continue it, or choose "
-                              "another --out folder")
-        data = load_data(dataclasses.replace(cfg, eval_every=0), DistEnv())
-        write_grid(out, grid_for_run(source, data, calib))
-    return train(cfg, out, resume=resume, progress=progress, init_from=source.run_dir / CHECKPOINT)
+        return train(cfg, out, resume=True, progress=progress, init_from=source.model.state_dict())
+    if (out / CHECKPOINT).exists():
+        raise ConfigError(f"{out} already holds a run ({CHECKPOINT}); pass --resume to continue it, or choose "
+                          "another --out folder")
+    data = load_data(cfg, DistEnv())  # loaded once: for the calibration and for the fine-tuning
+    write_grid(out, grid_for_run(source, data, calib))
+    return train(cfg, out, progress=progress, init_from=source.model.state_dict(), data=data)

@@ -27,10 +27,10 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
@@ -117,15 +117,17 @@ class Trainer:
     """One run: model, objective, optimizer and data set up; :meth:`fit` trains the remaining epochs."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, env: D.DistEnv, device: torch.device,
-                 resume: bool, progress: bool, init_from: Path | None = None) -> None:
+                 resume: bool, progress: bool, init_from: Path | Mapping[str, Tensor] | None = None,
+                 data: RunData | None = None) -> None:
         self.cfg, self.run_dir, self.env, self.device = cfg, run_dir, env, device
         self.progress = progress and env.is_main
         saved = self._previous_run(resume)
         seed_everything(cfg.seed)
-        self.data = load_data(cfg, env)
+        self.data = data if data is not None else load_data(cfg, env)
         self.model = build_model(cfg, self.data, run_dir)
         if saved is None and init_from is not None:  # fine-tuning (spikinghash qat): start from those weights
-            self.model.load_state_dict(load_checkpoint(init_from)["model"])
+            weights = init_from if isinstance(init_from, Mapping) else load_checkpoint(init_from)["model"]
+            self.model.load_state_dict(weights)
         self.model = self.model.to(device)
         self.dtype = next(self.model.parameters()).dtype  # inputs follow the model (fp32, or fp64 in tests)
         self.objective: Objective = build_objective(self.model, cfg, self.data.num_classes)
@@ -320,10 +322,12 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
-          init_from: str | Path | None = None) -> dict[str, Any] | None:
+          init_from: str | Path | Mapping[str, Tensor] | None = None,
+          data: RunData | None = None) -> dict[str, Any] | None:
     """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``); the last epoch's metrics.
 
-    ``init_from``: a checkpoint whose model weights a fresh run starts from (fine-tuning).
+    ``init_from``: a checkpoint (or its model state dict) whose weights a fresh run starts from
+    (fine-tuning). ``data``: the splits already loaded for ``cfg`` (``load_data``), else loaded here.
 
     Runs as one process, or as one of several under torchrun (see ``train/distributed.py``).
     """
@@ -332,7 +336,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     device = D.resolve_device(cfg.device, env)
     joined = D.init_process_group(env, device)
     try:
-        return Trainer(cfg, Path(run_dir), env, device, resume, progress,
-                       Path(init_from) if init_from is not None else None).fit()
+        start = init_from if init_from is None or isinstance(init_from, Mapping) else Path(init_from)
+        return Trainer(cfg, Path(run_dir), env, device, resume, progress, start, data).fit()
     finally:
         D.shutdown(joined)
