@@ -35,8 +35,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         lava = r["lava"]
         print(f"{r['model']}: {lava['samples']} samples on Lava, bit-exact with fast: {lava['bit_exact']} "
-              f"({lava['mismatched_spikes']} spikes differ); {lava['seconds_per_sample']:.1f} s/sample on Lava, "
-              f"{lava['fast_samples_per_s']:.1f} samples/s fast")
+              f"({lava['mismatched_spikes']} spikes differ); Lava {lava['seconds_per_sample']:.1f} s/sample with "
+              f"start-up, {lava['seconds_per_sample_after_startup']:.2f} after it; fast simulator "
+              f"{lava['fast_samples_per_s']:.1f} samples/s ({lava['speedup']:.0f}x Lava after start-up)")
     print(f"wrote hw_sim.json, hw_sim_codes.npz, hw_sim_counts.npz, hw_sim.png to {args.run_dir}"
           if args.backend == "fast" else f"wrote hw_sim.json to {args.run_dir}")
     return 0

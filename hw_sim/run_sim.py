@@ -7,7 +7,8 @@ integer network on ``calib`` training frames (a seeded random subset), then
 - ``fast``: float reference and integer simulation of the whole query and database splits
   (or their first ``limit`` samples), mAP@``map_k`` of both code sets (``retrieval.evaluate``,
   the run's settings, as ``spikinghash eval``), per-layer rates, agreement and counters;
-- ``lava``: ``samples`` query samples through real Lava and the fast simulator, every spike compared.
+- ``lava``: ``samples`` query samples through real Lava and the fast simulator, every spike compared;
+  the fast simulator is timed on the first ``TIMING_SAMPLES`` query samples for the speed ratio.
 
 Files (atomic): ``hw_sim.json`` (a lava run keeps the fast results and vice versa, while
 the fingerprint is unchanged), ``hw_sim_codes.npz`` (integer codes, ``codes.npz`` layout),
@@ -42,6 +43,7 @@ from spikinghash.retrieval.evaluate import evaluate
 
 NIR_FILE, REPORT, CODES, COUNTS, PLOT = "model.nir", "hw_sim.json", "hw_sim_codes.npz", "hw_sim_counts.npz", "hw_sim.png"
 BACKENDS = ("fast", "lava")
+TIMING_SAMPLES = 64  # query samples the fast simulator is timed on beside a Lava run
 
 
 def export_run_nir(run: Any, path: str | Path) -> nir.NIRGraph:
@@ -189,7 +191,9 @@ def simulate_lava(run: Any, int_net: IntNet, quant: dict[str, Any], samples: int
         raise ConfigError(f"--samples {samples}: run at least 1 sample on Lava (default 2)")
     rows = _split_rows(run.data.query, samples)
     frames = next(_batches(run.data.query, rows, len(rows)))
-    result = lava_vs_fast(int_net, frames, len(rows))
+    timing_rows = _split_rows(run.data.query, max(TIMING_SAMPLES, samples))
+    result = lava_vs_fast(int_net, frames, len(rows), timing_frames=next(_batches(run.data.query, timing_rows,
+                                                                                 len(timing_rows))))
     update = {"model": run.cfg.model, "fingerprint": run.fingerprint, "T": int(frames.shape[0]), "lava": result}
     path = Path(run.run_dir) / REPORT
     if not path.is_file():
@@ -202,7 +206,7 @@ def simulate_run(run_dir: str | Path, backend: str = "fast", *, samples: int = 2
                  progress: bool = True) -> dict[str, Any]:
     """``spikinghash simulate``: see the module docstring. Returns the written ``hw_sim.json`` content.
 
-    A job of its own, the fast backend keeps freed memory in the process heap (``heap.keep_freed_memory``)."""
+    A job of its own, it keeps freed memory in the process heap (``heap.keep_freed_memory``)."""
     from spikinghash.retrieval.run_eval import load_run
     from spikinghash.train.run_dir import load_trained
 
@@ -214,8 +218,8 @@ def simulate_run(run_dir: str | Path, backend: str = "fast", *, samples: int = 2
     net = ensure_nir(trained)  # a paper-faithful model stops here, its offending operations listed
     run = load_run(run_dir, trained)
     int_net, quant = calibrate(run, net, calib)
+    keep_freed_memory()
     if backend == "fast":
-        keep_freed_memory()
         return simulate_fast(run, int_net, quant, limit=limit, batch_size=batch_size, threads=threads,
                              progress=progress)
     return simulate_lava(run, int_net, quant, samples)

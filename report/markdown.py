@@ -66,8 +66,10 @@ def render_markdown(report: dict[str, Any], run_dir: Path) -> str:
                      f"NIR float reference mAP "
                      f"{_fmt(r.get('hw_sim_map_float'))}. Lava: {_fmt(r.get('lava_samples'))} samples, "
                      f"{_fmt(r.get('lava_mismatched_spikes'))} mismatched spikes, "
-                     f"{_fmt(r.get('lava_seconds_per_sample'))} s per sample; fast simulator "
-                     f"{_fmt(r.get('fast_samples_per_s'))} samples/s.")
+                     f"{_fmt(r.get('lava_seconds_per_sample'))} s per sample with its start-up, "
+                     f"{_fmt(r.get('lava_seconds_per_sample_after_startup'))} s after it; fast simulator "
+                     f"{_fmt(r.get('fast_samples_per_s'))} samples/s "
+                     f"({_fmt(r.get('fast_over_lava'))}× Lava after start-up).")
         if r.get("queries") is not None and sim.get("query") != r["queries"]:
             lines += ["", f"**Note:** `map_integer` comes from {sim.get('query')} of the {r['queries']} queries "
                       "(`simulate --limit`); compare it with `hw_sim_map_float`, not with `map_float`."]

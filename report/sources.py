@@ -132,7 +132,9 @@ def details(src: RunSources) -> dict[str, Any]:
     out.update({"T": hw.get("T"), "hw_sim_samples": hw.get("samples"), "hw_sim_map_float": hw.get("map_float"),
                 "lava_mismatched_spikes": lava.get("mismatched_spikes"),
                 "lava_seconds_per_sample": lava.get("seconds_per_sample"),
+                "lava_seconds_per_sample_after_startup": lava.get("seconds_per_sample_after_startup"),
                 "fast_samples_per_s": lava.get("fast_samples_per_s"),
+                "fast_over_lava": lava.get("speedup"),
                 "hw_sim_wall_seconds": hw.get("wall_seconds")})
     out["energy_pj_per_sample_hardware"] = _number(src.get("energy", "energy_pj_per_sample_hardware"))
     e_float = _number(src.get("energy", "energy_pj_per_sample_float"))
