@@ -12,7 +12,6 @@ Written into ``RUN_DIR`` (each file atomically; a figure whose data is missing i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from spikinghash.report.layers import energy_rows, firing_rate_rows
 from spikinghash.report.markdown import render_markdown
 from spikinghash.report.runs import bubble_points, count_parameters
 from spikinghash.report.similarity import hamming_class_similarity, load_soft_similarity
-from spikinghash.report.sources import RunSources, details, headline, read_sources
+from spikinghash.report.sources import RunSources, details, headline, read_json, read_sources
 from spikinghash.retrieval.codes import CodeSet, load_codes
 from spikinghash.retrieval.evaluate import evaluate
 
@@ -97,7 +96,7 @@ def build_report(run_dir: str | Path, runs_folder: str | Path | None = None,
     params = count_parameters(run_dir) if (run_dir / "checkpoint.pt").is_file() else None
     report: dict[str, Any] = {**headline(src, _map_all(src, float_codes)), **details(src), "params": params}
     if wall_seconds is None and (run_dir / REPORT_JSON).is_file():
-        wall_seconds = json.loads((run_dir / REPORT_JSON).read_text()).get("wall_seconds")
+        wall_seconds = read_json(run_dir / REPORT_JSON).get("wall_seconds")
     report["wall_seconds"] = wall_seconds
     report["missing"] = src.missing
     title = f"{report.get('model') or run_dir.name}, {report.get('bits') or '?'} bits"
@@ -144,7 +143,7 @@ def write_report_files(run_dir: Path, report: dict[str, Any]) -> None:
 def set_wall_seconds(run_dir: str | Path, seconds: float) -> dict[str, Any]:
     """Replace ``wall_seconds`` in an existing report (report.json and report.md)."""
     run_dir = Path(run_dir)
-    report = json.loads((run_dir / REPORT_JSON).read_text())
+    report = read_json(run_dir / REPORT_JSON)
     report["wall_seconds"] = round(float(seconds), 1)
     write_report_files(run_dir, report)
     return report

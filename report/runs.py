@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from spikinghash.errors import UserError
+from spikinghash.errors import DataError, UserError
+from spikinghash.report.sources import read_json
 
 
 def count_parameters(run_dir: Path) -> int | None:
@@ -21,11 +21,11 @@ def count_parameters(run_dir: Path) -> int | None:
 
 
 def _read(path: Path) -> dict[str, Any] | None:
+    """Another run's JSON file, or None if it is missing or unreadable (that run is then left out)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        return read_json(path)
+    except DataError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def _params(run_dir: Path) -> int | None:
