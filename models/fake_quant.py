@@ -51,6 +51,9 @@ class QatGrid:
         weights: weighted node (base name) -> :class:`WeightGrid` of its exported weight.
         bias_steps: weighted node (base name) -> step of its exported bias (float units).
         info: provenance (source run, calibration), written to JSON as is.
+        bias_limits: weighted node (base name) -> largest |k| of its bias ``k·step``: every
+            neuron layer's summed bias then fits Loihi's 13-bit bias mantissa at the layer's
+            exponent (absent in grids written before it existed: biases unclamped).
     """
 
     scales: dict[str, float]
@@ -58,11 +61,12 @@ class QatGrid:
     weights: dict[str, WeightGrid]
     bias_steps: dict[str, float]
     info: dict[str, Any] = field(default_factory=dict)
+    bias_limits: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": GRID_FORMAT, "scales": self.scales, "thresholds": self.thresholds,
                 "weights": {k: {"step": g.step, "lo": g.lo, "hi": g.hi} for k, g in self.weights.items()},
-                "bias_steps": self.bias_steps, "info": self.info}
+                "bias_steps": self.bias_steps, "bias_limits": self.bias_limits, "info": self.info}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> QatGrid:
@@ -71,7 +75,8 @@ class QatGrid:
         return cls({k: float(v) for k, v in data["scales"].items()},
                    {k: float(v) for k, v in data["thresholds"].items()},
                    {k: WeightGrid(float(g["step"]), int(g["lo"]), int(g["hi"])) for k, g in data["weights"].items()},
-                   {k: float(v) for k, v in data["bias_steps"].items()}, dict(data.get("info", {})))
+                   {k: float(v) for k, v in data["bias_steps"].items()}, dict(data.get("info", {})),
+                   {k: int(v) for k, v in data.get("bias_limits", {}).items()})
 
     def snap_node(self, name: str, node: nir.NIRNode) -> None:
         """Put the arrays of weighted node ``name`` (base name) on the grid, in place (idempotent)."""
@@ -79,7 +84,8 @@ class QatGrid:
         attr = "scale" if isinstance(node, nir.Scale) else "weight"
         setattr(node, attr, snap_array(getattr(node, attr), grid.step, grid.lo, grid.hi))
         if getattr(node, "bias", None) is not None and name in self.bias_steps:
-            node.bias = snap_array(node.bias, self.bias_steps[name], None, None)
+            limit = self.bias_limits.get(name)
+            node.bias = snap_array(node.bias, self.bias_steps[name], None if limit is None else -limit, limit)
 
 
 def snap_array(x: np.ndarray, step: float, lo: int | None, hi: int | None) -> np.ndarray:

@@ -53,7 +53,7 @@ from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import DEFAULT_DT, fold_batch_norm, to_nir_graph
 from spikinghash.hw_sim.graph import CanonicalNet, parse
 from spikinghash.hw_sim.int_net import IntNet, sign_mode
-from spikinghash.hw_sim.neurons import ACT_SHIFT, VTH_SHIFT
+from spikinghash.hw_sim.neurons import ACT_SHIFT, BIAS_MANT_MAX, VTH_SHIFT
 from spikinghash.hw_sim.quantize import MIXED_CAP, SIGNED_CAP, bias_mantissas, quantize, weight_mantissas
 from spikinghash.models.fake_quant import QatGrid, WeightGrid, fake_quant, snap
 from spikinghash.models.hash_heads import HashCode, SpikingHashHead, and_over_time
@@ -68,16 +68,23 @@ K_RANGE = {"mixed": (-256 // 2, MIXED_CAP // 2), "excitatory": (0, SIGNED_CAP), 
 
 
 # -- fake-quantized synapse operations (forward only; parameters and buffers unchanged) -------------------------
+def _fake_quant_bias(op: nn.Module, bias: Tensor) -> Tensor:
+    """The folded bias on its grid step, within the range the layer's bias mantissa holds (``bias_limits``)."""
+    limit = op.qat_bias_limit
+    return fake_quant(bias, op.qat_bias_step, None if limit is None else -limit, limit)
+
+
 class QatConvBN(ConvBN):
     """``conv(x, FQ(W'), FQ(b'))`` with ``W', b'`` the BN-folded weight and bias (running statistics)."""
 
     qat_weight: WeightGrid
     qat_bias_step: float
+    qat_bias_limit: int | None
 
     def forward(self, x: Tensor) -> Tensor:
         w, b = fold_batch_norm(self.conv.weight, self.conv.bias, self.norm)
         g, c = self.qat_weight, self.conv
-        return F.conv2d(x, fake_quant(w, g.step, g.lo, g.hi), fake_quant(b, self.qat_bias_step), c.stride,
+        return F.conv2d(x, fake_quant(w, g.step, g.lo, g.hi), _fake_quant_bias(self, b), c.stride,
                         c.padding, c.dilation, c.groups)
 
 
@@ -117,13 +124,14 @@ class QatSpikingHashHead(SpikingHashHead):
 
     qat_weight: WeightGrid
     qat_bias_step: float
+    qat_bias_limit: int | None
     qat_positions: int
 
     def forward(self, f: Tensor) -> HashCode:
         w, b = fold_batch_norm(self.linear.weight, self.linear.bias, self.norm)
         g, p = self.qat_weight, self.qat_positions
         # mean over P positions times P·FQ(W'/P) = the exported Affine on the P positions' spikes
-        z = F.linear(f, fake_quant(w / p, g.step, g.lo, g.hi) * p, fake_quant(b, self.qat_bias_step))
+        z = F.linear(f, fake_quant(w / p, g.step, g.lo, g.hi) * p, _fake_quant_bias(self, b))
         trace = self.sn(z)
         return HashCode(and_over_time(trace.spikes), trace.membrane.mean(dim=0))
 
@@ -179,6 +187,7 @@ def attach_grid(model: nn.Module, grid: QatGrid, name: str = "model") -> Neuromo
             op.__class__ = QAT_CLASSES.get(type(op), type(op))  # same parameters, QAT forward
             op.qat_weight = grid.weights[node]
             op.qat_bias_step = grid.bias_steps.get(node)
+            op.qat_bias_limit = grid.bias_limits.get(node)
         net.hash_head.qat_positions = int(np.prod(net.backbone.layers[-1].shape[1:]))
     except KeyError as err:
         raise ConfigError(f"the QAT grid has no entry for {err}; it was derived for another model") from None
@@ -219,9 +228,15 @@ def derive_grid(model: nn.Module, net: CanonicalNet, int_net: IntNet, T: int, na
         weights[base] = WeightGrid(step, lo, hi)
     for base, target in bases.values():
         bias_steps[base] = max(bias_steps.get(base, 0.0), layer_bias_step[target])
+    # A layer sums the biases of its n paths: each may use 1/n of the mantissa range at the layer's exponent
+    bias_limits: dict[str, int] = {}
+    for base, target in bases.values():
+        share = BIAS_MANT_MAX // len(net.paths[target])
+        limit = int(share * layer_bias_step[target] // bias_steps[base])
+        bias_limits[base] = min(bias_limits.get(base, limit), limit)
     info = {"calibrated_scales": {n: int_net.neurons[n].scale for n in lifs}, "input_quantum": int_net.input_quantum,
             "T": T}
-    return QatGrid(scales, thresholds, weights, bias_steps, info)
+    return QatGrid(scales, thresholds, weights, bias_steps, info, bias_limits)
 
 
 def read_grid(run_dir: str | Path) -> QatGrid | None:

@@ -97,6 +97,35 @@ def test_stored_scales_reproduce_the_fake_quant_grid_bit_for_bit(tmp_path) -> No
     assert head.sn.params.v_threshold == vth * 64 / grid.scales["hash_head.sn"]
 
 
+def test_biases_trained_past_the_mantissa_range_stay_representable() -> None:
+    # Fine-tuning can push a bias beyond what Loihi's 13-bit bias mantissa holds at the layer's exponent (seen
+    # after 4 QAT epochs of the demo). The grid clamps every bias to its share of that range, so the integer
+    # network still holds the exported biases exactly and equals the float model spike for spike.
+    _, model, _ = qat_setup()
+    grid = model.qat_grid
+    assert set(grid.bias_limits) == set(grid.bias_steps) and all(v > 0 for v in grid.bias_limits.values())
+    with torch.no_grad():
+        model.hash_head.norm.bias.add_(1e4)  # far past the range: the folded bias would need a huge mantissa
+        model.backbone.stem.op.norm.bias.sub_(1e4)
+    net = parse(to_nir_graph(model, T=T, dt=DEFAULT_DT, model_name="m"))
+    for name, limit in (("hash_head.linear", grid.bias_limits["hash_head.linear"]),
+                        ("backbone.stem", grid.bias_limits["backbone.stem"])):
+        steps = net.synapses[next(k for k in net.synapses if k.startswith(name))].bias / grid.bias_steps[name]
+        assert np.abs(steps).max() == limit  # clamped at the limit, on the grid
+    int_net = quantize(net, frames(32, 7), scales=qat_scales(net))
+    assert all(layer["max_bias_error"] == 0.0 for layer in quant_summary(int_net)["layers"].values())
+    x = frames(24, 13)
+    flt, exact = simulate_float(net, x), simulate_int(int_net, x)
+    assert sum(_mismatches(flt, exact).values()) == 0
+    # the same grid without the limits (a qat.json written before them) cannot hold these biases
+    unclamped = attach_grid(small_model(), QatGrid(grid.scales, grid.thresholds, grid.weights, grid.bias_steps))
+    with torch.no_grad():
+        unclamped.hash_head.norm.bias.add_(1e4)
+    net = parse(to_nir_graph(unclamped, T=T, dt=DEFAULT_DT, model_name="m"))
+    summary = quant_summary(quantize(net, frames(32, 7), scales=qat_scales(net)))
+    assert summary["layers"]["hash_head.sn"]["max_bias_error"] > 0
+
+
 def test_straight_through_gradient() -> None:
     x = torch.tensor([0.30, -0.26, 5.0, -5.0], requires_grad=True)
     y = fake_quant(x, 0.25, -4, 4)
