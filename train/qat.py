@@ -53,7 +53,7 @@ from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import DEFAULT_DT, fold_batch_norm, to_nir_graph
 from spikinghash.hw_sim.graph import CanonicalNet, parse
 from spikinghash.hw_sim.int_net import IntNet, sign_mode
-from spikinghash.hw_sim.neurons import ACT_SHIFT, BIAS_MANT_MAX, VTH_SHIFT
+from spikinghash.hw_sim.neurons import ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, VTH_SHIFT
 from spikinghash.hw_sim.quantize import MIXED_CAP, SIGNED_CAP, bias_mantissas, quantize, weight_mantissas
 from spikinghash.models.fake_quant import QatGrid, WeightGrid, fake_quant, snap
 from spikinghash.models.hash_heads import HashCode, SpikingHashHead, and_over_time
@@ -206,11 +206,13 @@ def derive_grid(model: nn.Module, net: CanonicalNet, int_net: IntNet, T: int, na
     bases = projection_nodes(model)
     bounds: dict[str, list[tuple[float, float, float]]] = {}  # base -> [(step, lo·step, hi·step)]
     layer_bias_step: dict[str, float] = {}
+    layer_bias_exp: dict[str, int] = {}
     for layer, paths in net.paths.items():
         s_g = scales[layer] * gains[layer]
         total_bias = sum(net.synapses[p.key].bias for p in paths)
         _, bias_exp = bias_mantissas(s_g * total_bias)
-        layer_bias_step[layer] = 2.0 ** max(int(np.max(bias_exp)), T - 1) / s_g
+        layer_bias_exp[layer] = max(int(np.max(bias_exp)), T - 1)
+        layer_bias_step[layer] = 2.0 ** layer_bias_exp[layer] / s_g
         for p in paths:
             q = int_net.input_quantum if p.source == net.input_name else 1.0
             unit = (1 << ACT_SHIFT) / (s_g * q)  # float weight per integer unit of a_in << 6
@@ -228,10 +230,11 @@ def derive_grid(model: nn.Module, net: CanonicalNet, int_net: IntNet, T: int, na
         weights[base] = WeightGrid(step, lo, hi)
     for base, target in bases.values():
         bias_steps[base] = max(bias_steps.get(base, 0.0), layer_bias_step[target])
-    # A layer sums the biases of its n paths: each may use 1/n of the mantissa range at the layer's exponent
+    # A layer sums the biases of its n paths: each may use 1/n of the mantissa range. Above bias_exp 7 (T > 8)
+    # a multiple of 2**B is held as m << 7 with m = k·2**(B - 7), so the range shrinks by that factor.
     bias_limits: dict[str, int] = {}
     for base, target in bases.values():
-        share = BIAS_MANT_MAX // len(net.paths[target])
+        share = BIAS_MANT_MAX // len(net.paths[target]) * 2.0 ** min(0, BIAS_EXP_MAX - layer_bias_exp[target])
         limit = int(share * layer_bias_step[target] // bias_steps[base])
         bias_limits[base] = min(bias_limits.get(base, limit), limit)
     info = {"calibrated_scales": {n: int_net.neurons[n].scale for n in lifs}, "input_quantum": int_net.input_quantum,

@@ -126,6 +126,23 @@ def test_biases_trained_past_the_mantissa_range_stay_representable() -> None:
     assert summary["layers"]["hash_head.sn"]["max_bias_error"] > 0
 
 
+def test_bias_limits_hold_above_bias_exponent_7() -> None:
+    # T = 10 puts every layer's bias exponent at T - 1 = 9, above Loihi's 3-bit bias_exp: the bias is then
+    # held as m << 7 with m = k·4, so a quarter of the range remains, and biases stay exact within it.
+    steps = 10
+    torch.manual_seed(0)
+    model = create_model("spikinghash_ti_nir", **{**TINY, "T": steps}, **SMALL_NIR).eval()
+    x = torch.poisson(torch.full((steps, 16, 2, 16, 16), 0.7), generator=torch.Generator().manual_seed(1)).double()
+    net = parse(to_nir_graph(model, T=steps, dt=DEFAULT_DT, model_name="m"))
+    grid = derive_grid(model, net, quantize(net, x.numpy()), steps)
+    qat = attach_grid(model, grid)
+    with torch.no_grad():
+        qat.hash_head.norm.bias.add_(1e4)
+    net = parse(to_nir_graph(qat, T=steps, dt=DEFAULT_DT, model_name="m"))
+    summary = quant_summary(quantize(net, x.numpy(), scales=qat_scales(net)))
+    assert all(layer["max_bias_error"] == 0.0 for layer in summary["layers"].values())
+
+
 def test_straight_through_gradient() -> None:
     x = torch.tensor([0.30, -0.26, 5.0, -5.0], requires_grad=True)
     y = fake_quant(x, 0.25, -4, 4)
