@@ -20,6 +20,7 @@ wrap-arounds are explicit (``synapses``) or part of the compiled LIF loop (``lif
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,13 @@ class _Plan:
     a_in_float32: dict[str, bool]
 
 
+# One plan per network, not per batch (an IntNet is validated once at construction and not changed after)
+_PLANS: weakref.WeakKeyDictionary[IntNet, _Plan] = weakref.WeakKeyDictionary()
+
+
 def _plan(int_net: IntNet) -> _Plan:
+    if int_net in _PLANS:
+        return _PLANS[int_net]
     net = int_net.net
     x_max = {net.input_name: float((1 << int_net.input_bits) - 1)}
     x_max.update({name: 1.0 for name in net.neurons})  # spikes
@@ -87,7 +94,8 @@ def _plan(int_net: IntNet) -> _Plan:
             sum_bound[path.key] = bound
             port_total += min(bound * (1 << q.weight_exp), WRAP_FREE[q.kind])
         a_in_float32[name] = port_total < F32_EXACT
-    return _Plan(sum_bound, a_in_float32)
+    _PLANS[int_net] = plan = _Plan(sum_bound, a_in_float32)
+    return plan
 
 
 def _laid_out(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
