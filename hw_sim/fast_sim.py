@@ -51,13 +51,11 @@ class IntRun:
 
 
 def _window(raster: Tensor, start: int, lo: int, hi: int) -> Tensor:
-    """Steps ``[lo, hi)`` of a raster known from absolute step ``start`` on; zeros where unknown."""
-    if lo == start and hi == start + raster.shape[0]:
+    """Steps ``[lo, hi)`` of a raster known from absolute step ``start`` on, as long as the raster itself (every
+    raster spans the T steps of its window); zeros where unknown."""
+    if lo == start:
         return raster
-    if hi - lo == raster.shape[0]:
-        out = torch.zeros_like(raster)  # keeps a channels-last layout
-    else:
-        out = torch.zeros((hi - lo, *raster.shape[1:]), dtype=raster.dtype)
+    out = torch.zeros_like(raster)  # keeps a channels-last layout
     a, b = max(lo, start), min(hi, start + raster.shape[0])
     if a < b:
         out[a - lo:b - lo] = raster[a - start:b - start]

@@ -190,10 +190,9 @@ def simulate_lava(run: Any, int_net: IntNet, quant: dict[str, Any], samples: int
     if samples < 1:
         raise ConfigError(f"--samples {samples}: run at least 1 sample on Lava (default 2)")
     rows = _split_rows(run.data.query, samples)
-    frames = next(_batches(run.data.query, rows, len(rows)))
-    timing_rows = _split_rows(run.data.query, max(TIMING_SAMPLES, samples))
-    result = lava_vs_fast(int_net, frames, len(rows), timing_frames=next(_batches(run.data.query, timing_rows,
-                                                                                 len(timing_rows))))
+    loaded = _split_rows(run.data.query, max(TIMING_SAMPLES, samples))  # read once: Lava's are the first ones
+    frames = next(_batches(run.data.query, loaded, len(loaded)))
+    result = lava_vs_fast(int_net, frames, len(rows), timing_frames=frames)
     update = {"model": run.cfg.model, "fingerprint": run.fingerprint, "T": int(frames.shape[0]), "lava": result}
     path = Path(run.run_dir) / REPORT
     if not path.is_file():

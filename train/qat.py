@@ -17,7 +17,9 @@ deployed weights are exactly the trained ones.
    Biases: a layer's integer bias is ``S·gain·Σ_paths b``; each projection's bias is put on
    ``2**B/(S·gain)`` (coarsest over its targets) with ``B`` = the layer's largest
    ``bias_exp`` at that S, and at least ``T - 1`` so that Loihi's truncating ``v·(1 - dv)``
-   stays exact over T steps; the sum over paths is then on the layer's grid.
+   stays exact over T steps; the sum over paths is then on the layer's grid. Each bias is clamped
+   to its share of the 13-bit bias mantissa at that exponent (1/n for a layer fed by n paths),
+   so that fine-tuning cannot push a layer's bias out of what Loihi holds.
    All steps are powers of two when gain and q are (tau = 2, event counts), so the grid
    values are exact in float32 and the integer quantizer reproduces them bit for bit.
 2. **Fake quantization** (:func:`attach_grid`): the synapse operations of the model switch

@@ -13,6 +13,7 @@ from spikinghash.data.registry import DatasetInfo, dataset_info, load_split
 from spikinghash.errors import DataError
 from spikinghash.train.checkpoint import load_checkpoint
 from spikinghash.train.config import TrainConfig, config_from_dict, read_config_file
+from spikinghash.train.qat import QAT_FILE
 from spikinghash.train.trainer import RunData, build_model
 
 
@@ -61,7 +62,7 @@ def load_trained(run_dir: str | Path) -> TrainedRun:
     for name, tensor in sorted(state["model"].items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    qat = run_dir / "qat.json"  # the QAT grid changes the exported model as much as a weight does
+    qat = run_dir / QAT_FILE  # the QAT grid changes the exported model as much as a weight does
     if qat.is_file():
         digest.update(qat.read_bytes())
     return TrainedRun(run_dir, cfg, model, info, num_classes, int(state["epoch"]), digest.hexdigest())

@@ -117,7 +117,7 @@ class Trainer:
     """One run: model, objective, optimizer and data set up; :meth:`fit` trains the remaining epochs."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, env: D.DistEnv, device: torch.device,
-                 resume: bool, progress: bool, init_from: Path | Mapping[str, Tensor] | None = None,
+                 resume: bool, progress: bool, init_from: Mapping[str, Tensor] | None = None,
                  data: RunData | None = None) -> None:
         self.cfg, self.run_dir, self.env, self.device = cfg, run_dir, env, device
         self.progress = progress and env.is_main
@@ -126,8 +126,7 @@ class Trainer:
         self.data = data if data is not None else load_data(cfg, env)
         self.model = build_model(cfg, self.data, run_dir)
         if saved is None and init_from is not None:  # fine-tuning (spikinghash qat): start from those weights
-            weights = init_from if isinstance(init_from, Mapping) else load_checkpoint(init_from)["model"]
-            self.model.load_state_dict(weights)
+            self.model.load_state_dict(init_from)
         self.model = self.model.to(device)
         self.dtype = next(self.model.parameters()).dtype  # inputs follow the model (fp32, or fp64 in tests)
         self.objective: Objective = build_objective(self.model, cfg, self.data.num_classes)
@@ -322,12 +321,11 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
-          init_from: str | Path | Mapping[str, Tensor] | None = None,
+          init_from: Mapping[str, Tensor] | None = None,
           data: RunData | None = None) -> dict[str, Any] | None:
     """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``); the last epoch's metrics.
 
-    ``init_from``: a checkpoint (or its model state dict) whose weights a fresh run starts from
-    (fine-tuning). ``data``: the splits already loaded for ``cfg`` (``load_data``), else loaded here.
+    ``init_from``: the model state dict a fresh run starts from (fine-tuning). ``data``: the splits already loaded for ``cfg`` (``load_data``), else loaded here.
 
     Runs as one process, or as one of several under torchrun (see ``train/distributed.py``).
     """
@@ -336,7 +334,6 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     device = D.resolve_device(cfg.device, env)
     joined = D.init_process_group(env, device)
     try:
-        start = init_from if init_from is None or isinstance(init_from, Mapping) else Path(init_from)
-        return Trainer(cfg, Path(run_dir), env, device, resume, progress, start, data).fit()
+        return Trainer(cfg, Path(run_dir), env, device, resume, progress, init_from, data).fit()
     finally:
         D.shutdown(joined)
