@@ -68,3 +68,42 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
             if np.asarray(arr).dtype.hasobject:
                 raise TypeError(f"array {name!r} holds Python objects; refusing to pickle it")
         np.savez(tmp, **arrays)
+
+
+
+def _check_creatable(path: Path, folder: Path, what: str) -> None:
+    """DataError unless ``folder`` (the folder that will hold ``path``, or ``path`` itself) is or can become
+    a writable folder."""
+    from spikinghash.errors import DataError
+
+    found = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not found.is_dir():
+        where = "is" if found == path else f"lies under {found}, which is"
+        raise DataError(f"{what} {path} {where} a regular file, not a folder; choose another path "
+                        f"(or move {found} away)")
+    if not os.access(found, os.W_OK | os.X_OK):
+        raise DataError(f"{what} {path} cannot be written (no write permission on {found}); "
+                        "choose a folder you can write to")
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Refuse, before any work, a folder that cannot be created or written.
+
+    ``path`` may exist (it must then be a folder) or not (its closest existing ancestor must
+    be a writable folder). Raises :class:`~spikinghash.errors.DataError` naming the path.
+    """
+    path = Path(path)
+    _check_creatable(path, path, what)
+    return path
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output file") -> Path:
+    """Refuse, before any work, a file path that cannot be written atomically: an existing folder, or a
+    path under a regular file or an unwritable folder."""
+    from spikinghash.errors import DataError
+
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{what} {path} is a folder; give the path of a file (inside it, or elsewhere)")
+    _check_creatable(path, path.parent, what)
+    return path

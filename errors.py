@@ -1,9 +1,14 @@
-"""User-facing errors: the CLI prints their message on one line and exits non-zero.
+"""User-facing errors and notes: the CLI prints each message on one line (errors exit 2).
 
 Raise a :class:`UserError` (or a subclass) for anything the user can fix — a
 missing file, an unknown name, an impossible setting — with a message that names
-the problem and the fix. Anything else is a bug and keeps its traceback.
+the problem and the fix. Anything else is a bug (the CLI says so in one line; ``--debug`` shows its traceback).
+
+:func:`note` tells the user about something repaired on their behalf (a corrupt file
+exported again): a :class:`Note` warning, which the CLI prints as ``note: ...``.
 """
+
+import warnings
 
 
 class UserError(Exception):
@@ -16,3 +21,12 @@ class DataError(UserError):
 
 class ConfigError(UserError):
     """A setting (T, sensor size, bits, model name, ...) is impossible."""
+
+
+class Note(UserWarning):
+    """Something done on the user's behalf that they should know about (the CLI prints ``note: ...``)."""
+
+
+def note(message: str) -> None:
+    """Emit ``message`` (one line) as a :class:`Note`."""
+    warnings.warn(" ".join(message.split()), Note, stacklevel=2)

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from spikinghash.retrieval.codes import CodeSet
-from spikinghash.retrieval.evaluate import evaluate, top_k_scores
+from spikinghash.retrieval.scoring import evaluate, top_k_scores
 
 
 @dataclass

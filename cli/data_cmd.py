@@ -54,7 +54,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from spikinghash.atomic_io import write_json
+    from spikinghash.atomic_io import check_output_file, write_json
     from spikinghash.data.inspect import dataset_stats, plot_samples
     from spikinghash.data.frames import check_time_steps
     from spikinghash.data.registry import SPLITS, dataset_info, load_split
@@ -64,6 +64,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.split not in SPLITS:
         raise ConfigError(f"unknown split {args.split!r}; choose one of {', '.join(SPLITS)}")
     options = parse_options(args.option)
+    out = args.out or Path("runs/data") / f"{args.name}_{args.split}.png"
+    for flag, path in (("--out", out), ("--json", args.json)):
+        if path is not None:
+            check_output_file(path, flag)
     stats = dataset_stats(args.name, root=args.root, **options)
     for split, st in stats.items():
         line = f"{split:9s} {st['samples']:6d} samples"
@@ -76,7 +80,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print("per class (" + "/".join(stats) + "):")
     for cls in stats["query"]["per_class"]:
         print(f"  {cls:18s} " + " ".join(f"{stats[s]['per_class'][cls]:6d}" for s in stats))
-    out = args.out or Path("runs/data") / f"{args.name}_{args.split}.png"
     plot_samples(load_split(args.name, args.split, root=args.root, **options), args.T, out)
     print(f"wrote {out}")
     if args.json:

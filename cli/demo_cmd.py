@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from spikinghash.report.demo import DEMO_CONFIG
+    from spikinghash.pipeline.demo import DEMO_CONFIG
 
     p = sub.add_parser("demo", help="run the pipeline end to end on dvs-digits (train, eval, export, "
                                     "simulate, energy, report)")
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from spikinghash.errors import ConfigError
-    from spikinghash.report.demo import run_demo
+    from spikinghash.pipeline.demo import run_demo
 
     if args.lava_samples < 1:
         raise ConfigError(f"--lava-samples {args.lava_samples} must be at least 1")

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from spikinghash.retrieval.run_eval import evaluate_run
+    from spikinghash.pipeline.evaluate import evaluate_run
 
     t0 = time.perf_counter()
     s = evaluate_run(args.run_dir, map_k=args.map_k, precision_k=args.precision_k, ndcg_n=args.ndcg_n,
@@ -44,12 +44,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{s['model']} on {s['data']}, {s['bits']} bits, epoch {s['epoch']}: {s['queries']} queries")
     print(f"  mAP@{s['map_k']} {s['map']:.4f} | P@{s['precision_k']} {s['precision']:.4f} | "
           f"ACG@{s['ndcg_n']} {s['acg']:.4f} | NDCG@{s['ndcg_n']} {s['ndcg']:.4f}")
-    print(f"wrote eval.json, codes.npz, index.npz and plots to {args.run_dir} ({time.perf_counter() - t0:.1f} s)")
+    print(f"  accuracy top-1 {s['accuracy_top1']:.4f} | top-5 {s['accuracy_top5']:.4f} (classifier on the "
+          f"{s['classifier_input']}{'' if s['classifier_trained'] else ', untrained'}, query split)")
+    print(f"wrote eval.json, codes.npz, logits.npz, index.npz and plots to {args.run_dir} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from spikinghash.retrieval.run_eval import class_names, search_run
+    from spikinghash.pipeline.evaluate import class_names, search_run
 
     split, sep, index = args.sample.partition(":")
     if not sep or not index.isdigit():

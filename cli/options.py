@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -20,3 +21,14 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (``--batch-size``, ``--threads``, ...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; give one of at least 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small; give an integer of at least 1")
+    return value

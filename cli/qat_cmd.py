@@ -22,10 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_qat(args: argparse.Namespace) -> int:
-    from spikinghash.train.qat import QAT_FILE, run_qat
+    from spikinghash.pipeline.qat import run_qat
+    from spikinghash.pipeline.run_dir import CHECKPOINT, METRICS, QAT_FILE
 
     last = run_qat(args.run_dir, args.out, epochs=args.epochs, lr=args.lr, calib=args.calib, resume=args.resume,
                    progress=not args.quiet)
     done = f"epoch {last['epoch']}/{args.epochs} fine-tuned" if last is not None else "nothing left to train"
-    print(f"{done}; wrote {args.out / QAT_FILE}, {args.out / 'checkpoint.pt'}, {args.out / 'metrics.jsonl'}")
+    print(f"{done}; wrote {args.out / QAT_FILE}, {args.out / CHECKPOINT}, {args.out / METRICS}")
     return 0

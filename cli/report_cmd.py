@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from spikinghash.report.build import REPORT_JSON, REPORT_MD, build_report
+    from spikinghash.pipeline.report import build_report
+    from spikinghash.pipeline.run_dir import REPORT_JSON, REPORT_MD
 
     report = build_report(args.run_dir, args.runs)
     for m in report["missing"]:

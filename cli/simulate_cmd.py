@@ -1,43 +1,68 @@
-"""``spikinghash simulate RUN_DIR --backend fast|lava [--samples N] [--calib N] [--limit N]``."""
+"""``spikinghash simulate RUN_DIR|GRAPH.nir --backend fast|lava [--samples N] [--calib N] [--limit N]``.
+
+A NIR file takes ``--data NAME [--root DIR] --out DIR [--T N]``: the dataset whose frames feed it."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from spikinghash.cli.options import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("simulate", help="run a neuromorphic-profile run on the Loihi-like integer target",
-                       description="fast: float vs integer on the whole query and database splits (mAP, "
-                                   "agreement, rates); lava: a few query samples on real Lava, compared "
-                                   "spike for spike with the fast simulator. Writes RUN_DIR/hw_sim.json.")
-    p.add_argument("run_dir", type=Path)
-    p.add_argument("--backend", choices=("fast", "lava"), default="fast", help="simulator [fast]")
-    p.add_argument("--samples", type=int, default=2, help="query samples run on Lava (lava backend) [2]")
+    p = sub.add_parser("simulate", help="run a trained run or any NIR graph on the Loihi-like integer target",
+                       description="fast: float vs integer on the query (and database) split (mAP or accuracy, "
+                                   "agreement, rates); lava: a few query samples on real Lava, compared spike for "
+                                   "spike with the fast simulator. Writes hw_sim.json into RUN_DIR or --out.")
+    p.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir")
+    p.add_argument("--backend", choices=("fast", "lava", "netx"), default="fast",
+                   help="simulator: fast, lava (our Lava build) or netx (lava-dl's netx loader) [fast]")
+    p.add_argument("--samples", type=int, default=2, help="query samples run on Lava (lava, netx backends) [2]")
     p.add_argument("--calib", type=int, default=256, help="training samples for calibration [256]")
     p.add_argument("--limit", type=int, help="fast backend: only the first N samples of each split [all]")
-    p.add_argument("--batch-size", type=int, default=32, help="samples per simulated batch [32]")
-    p.add_argument("--threads", type=int, default=1, help="torch threads [1]")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="samples per simulated batch [32]")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads [1]")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("a NIR file (GRAPH.nir)")
+    g.add_argument("--data", help="dataset whose frames feed the graph (see `spikinghash data list`)")
+    g.add_argument("--root", type=Path, help="folder holding the dataset's files")
+    g.add_argument("--out", type=Path, help="folder for hw_sim.json, energy.json and the report")
+    g.add_argument("--T", type=int, help="time steps per sample, if the graph's metadata does not say")
+    g.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help="dataset option (repeatable)")
     p.set_defaults(func=cmd_simulate)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from spikinghash.hw_sim.run_sim import simulate_run
+    from spikinghash.cli.options import parse_options
+    from spikinghash.pipeline.simulate import simulate_target
 
-    r = simulate_run(args.run_dir, args.backend, samples=args.samples, calib=args.calib, limit=args.limit,
-                     batch_size=args.batch_size, threads=args.threads, progress=not args.quiet)
+    r, out = simulate_target(args.target, args.backend, data=args.data, root=args.root, out=args.out, T=args.T,
+                             options=parse_options(args.option) if args.option else None, samples=args.samples, calib=args.calib, limit=args.limit,
+                             batch_size=args.batch_size, threads=args.threads, progress=not args.quiet)
     if args.backend == "fast":
-        print(f"{r['model']}: {r['samples']['query']} queries, {r['samples']['db']} database, T={r['T']}")
-        print(f"  mAP float {r['map_float']:.4f} | integer {r['map_integer']:.4f} | hash-bit agreement "
-              f"{100 * r['hash_bit_agreement']:.2f} % | rate float {r['mean_firing_rate_float']:.4f} "
-              f"integer {r['mean_firing_rate_integer']:.4f}")
+        print(f"{r['model']}: {r['samples']['query']} queries, {r['samples']['db']} database, T={r['T']}"
+              + (f" (dt {r['dt']} s, the default: the graph states none)" if r.get("dt_default") else ""))
+        if "map_float" in r:
+            print(f"  mAP float {r['map_float']:.4f} | integer {r['map_integer']:.4f} | hash-bit agreement "
+                  f"{100 * r['hash_bit_agreement']:.2f} %")
+        if "accuracy_float" in r:
+            print(f"  accuracy float {r['accuracy_float']:.4f} | integer {r['accuracy_integer']:.4f}")
+        print(f"  firing rate float {r['mean_firing_rate_float']:.4f} | integer {r['mean_firing_rate_integer']:.4f}")
+    elif args.backend == "netx":
+        nx = r["netx"]
+        exact = {name: layer["bit_exact_fast"] and layer["bit_exact_lava"] is not False
+                 for name, layer in nx["layers"].items()}
+        print(f"{r['model']}: {nx['samples']} samples through lava-dl netx ({nx['file']}): bit-exact with the fast "
+              f"simulator and our Lava build: {nx['bit_exact']} ({sum(exact.values())}/{len(exact)} layers); "
+              f"netx {nx['seconds_per_sample']:.2f} s/sample; layer offsets "
+              f"{[layer['offset_steps'] for layer in nx['layers'].values()]} steps (one per synapse layer)")
     else:
         lava = r["lava"]
         print(f"{r['model']}: {lava['samples']} samples on Lava, bit-exact with fast: {lava['bit_exact']} "
               f"({lava['mismatched_spikes']} spikes differ); Lava {lava['seconds_per_sample']:.1f} s/sample with "
               f"start-up, {lava['seconds_per_sample_after_startup']:.2f} after it; fast simulator "
-              f"{lava['fast_samples_per_s']:.1f} samples/s ({lava['speedup']:.0f}x Lava after start-up)")
-    print(f"wrote hw_sim.json, hw_sim_codes.npz, hw_sim_counts.npz, hw_sim.png to {args.run_dir}"
-          if args.backend == "fast" else f"wrote hw_sim.json to {args.run_dir}")
+              f"{lava['fast_samples_per_s']:.1f} samples/s ({lava['speedup']:.0f}x Lava after start-up)"
+              + (f"; accuracy on Lava {lava['accuracy_lava']:.4f}" if "accuracy_lava" in lava else ""))
+    print(f"wrote hw_sim.json and more to {out}")
     return 0

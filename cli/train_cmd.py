@@ -23,17 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from spikinghash.train.config import resolve_config
-    from spikinghash.train.distributed import detect
-    from spikinghash.train.trainer import CONFIG, METRICS, train
+    from spikinghash.pipeline.run_dir import CHECKPOINT, CONFIG, METRICS
+    from spikinghash.pipeline.train import is_main_process, train_config, train_run
 
-    # A resumed run starts from its own saved settings unless another file is named.
-    file = args.config or (args.out / CONFIG if args.resume and (args.out / CONFIG).exists() else None)
     flags = {"model": args.model, "data": args.data, "bits": args.bits, "data_root": args.root}
-    cfg = resolve_config(file, flags, args.overrides)
-    last = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
-    if not detect().is_main:  # under torchrun, one process reports
+    cfg = train_config(args.out, args.config, flags, args.overrides, args.resume)
+    last = train_run(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    if not is_main_process():  # under torchrun, one process reports
         return 0
     done = f"epoch {last['epoch']}/{cfg.epochs} trained" if last is not None else "nothing left to train"
-    print(f"{done}; wrote {args.out / 'checkpoint.pt'}, {args.out / METRICS}, {args.out / CONFIG}")
+    print(f"{done}; wrote {args.out / CHECKPOINT}, {args.out / METRICS}, {args.out / CONFIG}")
     return 0

@@ -1,4 +1,4 @@
-"""What the file-backed event datasets (N-MNIST, DVS128 Gesture, CIFAR10-DVS) share.
+"""What the file-backed event datasets (N-MNIST, DVS128 Gesture, CIFAR10-DVS, UCF101-DVS, ...) share.
 
 * Where the files are: the ``root`` argument, else ``$SPIKINGHASH_DATA_ROOT/<name>``
   (:func:`dataset_root`). Nothing is ever downloaded: a missing file is a
@@ -6,7 +6,14 @@
 * How decoded columns become our event record: :func:`events_from_columns` sorts by
   time, checks coordinates against the sensor and polarities, then casts to
   ``EVENT_DTYPE``.
-* :class:`EventFileSplit`: a split whose samples are files, decoded lazily on indexing.
+* Decoded columns stored as numbers of any type (MATLAB doubles, bools) become checked
+  integers through :func:`integer_column`.
+* Sensors whose sides are not multiples of 16 pixels (DAVIS240: 240 x 180, DAVIS346:
+  346 x 260) are centred in a frame padded to the next multiples (:func:`padded_frame`,
+  :func:`place_in_frame`): the models' four stride-2 stages and 2-level wavelet transform
+  need sides divisible by 16. Padding keeps every event; the pad is blank.
+* :class:`EventFileSplit`: a split whose samples are files, decoded lazily on indexing
+  (image datasets stored one file per image, e.g. Tiny-ImageNet, use it too).
 """
 
 from __future__ import annotations
@@ -83,6 +90,48 @@ def events_from_columns(
     if len(wide) and (wide["p"].min() < 0 or wide["p"].max() > 1):
         raise DataError(f"{source}: polarities must be 0 or 1; the file is corrupt or belongs to another dataset")
     return wide.astype(EVENT_DTYPE)
+
+
+FRAME_MULTIPLE = 16  # the models' 4 stride-2 downsamplings and the 2-level DWT need W, H divisible by 16
+
+
+def padded_frame(sensor_size: tuple[int, int, int], multiple: int = FRAME_MULTIPLE
+                 ) -> tuple[tuple[int, int, int], tuple[int, int]]:
+    """``((W', H', P), (dx, dy))``: the frame a ``(W, H, P)`` sensor is centred in, and its offset.
+
+    ``W'``, ``H'`` are ``W``, ``H`` rounded up to multiples of ``multiple``; the sensor's
+    pixel ``(x, y)`` lands at ``(x + dx, y + dy)`` with ``dx = (W' - W) // 2``, ``dy = (H' - H) // 2``.
+    """
+    w, h, p = sensor_size
+    fw, fh = -(-w // multiple) * multiple, -(-h // multiple) * multiple
+    return (fw, fh, p), ((fw - w) // 2, (fh - h) // 2)
+
+
+def place_in_frame(events: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    """``EVENT_DTYPE`` events moved by ``offset = (dx, dy)`` pixels into their padded frame (a copy)."""
+    moved = events.copy()
+    moved["x"] += offset[0]
+    moved["y"] += offset[1]
+    return moved
+
+
+def integer_column(values: np.ndarray, name: str, source: str) -> np.ndarray:
+    """``values`` flattened to ``[N]`` int64, or :class:`DataError` if any is not a finite whole number.
+
+    MATLAB stores ``[N, 1]`` column vectors, often as doubles; a ``.npz`` may hold bools.
+    ``name`` and ``source`` (the file) go into the message.
+    """
+    a = np.asarray(values)
+    if a.dtype.kind == "b":
+        return a.ravel().astype(np.int64)
+    if a.dtype.kind not in "iuf":
+        raise DataError(f"{source}: `{name}` holds {a.dtype} values, not numbers; the file is corrupt "
+                        "or belongs to another dataset")
+    a = a.ravel()
+    if a.dtype.kind == "f" and (not np.all(np.isfinite(a)) or not np.array_equal(a, np.round(a))):
+        raise DataError(f"{source}: `{name}` must hold whole numbers (pixels, µs, polarity 0/1), "
+                        "found fractions or NaN; the file is corrupt or belongs to another dataset")
+    return a.astype(np.int64)
 
 
 def check_record_size(path: Path, header: int, record: int, what: str) -> None:

@@ -14,6 +14,7 @@ shorter than T µs has no bins in tonic and is binned by event time here instead
 
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import numpy as np
@@ -24,6 +25,11 @@ from spikinghash.data.registry import Split
 from spikinghash.errors import ConfigError
 
 MAX_T = 1024  # beyond this, a "time step" count is surely a mistake (frames would be µs long)
+# Frames kept in memory per FrameDataset. UCF101-DVS at T = 8 is 1.4 MB of int16 counts per
+# clip (13 GB for its training list), HARDVS 2.9 MB per recording: past the budget, frames
+# are recomputed from the files on each access instead of kept.
+CACHE_MB_ENV = "SPIKINGHASH_FRAME_CACHE_MB"
+DEFAULT_CACHE_MB = 1024
 
 
 def check_time_steps(T: int) -> int:
@@ -64,24 +70,34 @@ def image_to_frames(image: np.ndarray, T: int) -> np.ndarray:
 class FrameDataset(Dataset):
     """A :class:`Split` as model input: item ``i`` is ``(frames [T, C, H, W] float32, label)``.
 
-    Event frames are computed once per sample and kept in memory as int16 counts.
+    Event frames are computed once per sample and kept in memory as int16 counts, up to
+    ``cache_mb`` MiB (default ``$SPIKINGHASH_FRAME_CACHE_MB`` or 1024); samples past it
+    are decoded again on every access.
     """
 
-    def __init__(self, split: Split, T: int) -> None:
+    def __init__(self, split: Split, T: int, cache_mb: float | None = None) -> None:
         self.split, self.T = split, check_time_steps(T)
         self._cache: dict[int, np.ndarray] = {}
+        if cache_mb is None:
+            cache_mb = float(os.environ.get(CACHE_MB_ENV, DEFAULT_CACHE_MB))
+        self._budget, self._used = int(cache_mb * 2**20), 0
 
     def __len__(self) -> int:
         return len(self.split)
 
     def frames(self, i: int) -> np.ndarray:
         """``[T, C, H, W]`` frames of sample ``i`` (int16 counts for events, float for images)."""
-        if i not in self._cache:
-            sample, _ = self.split[i]
-            info = self.split.info
-            self._cache[i] = (events_to_frames(sample, info.sensor_size, self.T) if info.kind == "events"
-                              else image_to_frames(sample.astype(np.float32), self.T))
-        return self._cache[i]
+        if i in self._cache:
+            return self._cache[i]
+        sample, _ = self.split[i]
+        info = self.split.info
+        frames = (events_to_frames(sample, info.sensor_size, self.T) if info.kind == "events"
+                  else image_to_frames(sample.astype(np.float32), self.T))
+        size = frames.nbytes if frames.base is None or info.kind == "events" else sample.nbytes
+        if self._used + size <= self._budget:
+            self._cache[i] = frames
+            self._used += size
+        return frames
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return torch.from_numpy(np.ascontiguousarray(self.frames(i), dtype=np.float32)), int(self.split.labels[i])

@@ -65,7 +65,8 @@ class ImageSplit:
     Attributes:
         info: the dataset's description (``sensor_size`` = ``(W, H, C)``).
         split: ``"query"``, ``"database"`` or ``"train"``.
-        images: ``[N, C, H, W]`` float32 in ``[0, 1]``; samples are views into it.
+        images: ``[N, C, H, W]`` float32 in ``[0, 1]`` (samples are views into it), or uint8
+            0..255 (kept 4x smaller; each sample is scaled by 1/255 on indexing).
         labels: ``[N]`` int64.
         indices: ``[N]`` int64 position of each sample in the source array.
     """
@@ -80,8 +81,11 @@ class ImageSplit:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
-        """``(image [C, H, W] float32, label)``; IndexError past the end (ends iteration)."""
-        return self.images[index], int(self.labels[index])
+        """``(image [C, H, W] float32 in [0, 1], label)``; IndexError past the end (ends iteration)."""
+        image = self.images[index]
+        if image.dtype == np.uint8:
+            image = image.astype(np.float32) / _UINT8_MAX
+        return image, int(self.labels[index])
 
 
 def check_images(images: np.ndarray, labels: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +162,7 @@ def load_digits_split(
     return image_split(images, labels, split, DIGITS_INFO, query_fraction=query_fraction, seed=seed)
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a user's ``.npz`` (no pickle); :class:`DataError` if unreadable."""
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -195,7 +199,7 @@ def load_image_npz(split: str, root: Path | None = None, *, query_fraction: floa
             f"image-npz: {path} not found; pass --root path/to/file.npz, a file saved with "
             "np.savez(path, images=[N, C, H, W] in [0, 1], labels=[N] ints)"
         )
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
     for key in ("images", "labels"):
         if key not in arrays:
             raise DataError(

@@ -10,6 +10,9 @@ grouped convolutions, and it has no neurons or delay. Semantics, per step of ``d
 * ``Delay``: ``y[t] = x[t - k]`` with ``k = delay/dt`` steps (per element), zeros before;
 * ``LIF``: ``v ← v + (dt/τ)·(v_leak − v + r·I)``; spike iff ``v > v_threshold``, then
   ``v ← v_reset`` (NIR's LIF, Euler step dt); ``IF``: ``v ← v + r·I``, same spike and reset;
+  ``CubaLIF``: ``i ← i + (dt/τ_syn)·(−i + w_in·S)`` first, then ``v`` as the LIF's with ``I = i``;
+* a nested ``NIRGraph`` (snnTorch's recurrent layers) runs as one node; nirtorch feeds an edge
+  that closes a cycle with the previous step's value (zeros at the first step);
 * ``Flatten``: NIR shapes have no batch axis, so its dims are shifted by one here.
 
 Neuron state starts at ``v = 0`` (our LIF rests at V_reset = 0).
@@ -58,6 +61,27 @@ class LIFStep(nn.Module):
             v = v + self.r * x
         spikes = v > self.v_threshold
         return spikes.to(x.dtype), torch.where(spikes, self.v_reset.expand_as(v), v)
+
+
+class CubaLIFStep(nn.Module):
+    """NIR ``CubaLIF``, one step: ``(S, (i, v)) -> (spikes, (i, v))``; the current is updated first."""
+
+    def __init__(self, node: nir.CubaLIF, dt: float) -> None:
+        super().__init__()
+        self.register_buffer("syn_gain", _tensor(dt / node.tau_syn))
+        self.register_buffer("w_in", _tensor(node.w_in))
+        self.register_buffer("gain", _tensor(dt / node.tau_mem))
+        self.register_buffer("v_leak", _tensor(node.v_leak))
+        self.register_buffer("r", _tensor(node.r))
+        self.register_buffer("v_threshold", _tensor(node.v_threshold))
+        self.register_buffer("v_reset", _tensor(node.v_reset))
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        i, v = (torch.zeros_like(x), torch.zeros_like(x)) if state is None else state
+        i = i + self.syn_gain * (self.w_in * x - i)
+        v = v + self.gain * (self.v_leak - v + self.r * i)
+        spikes = v > self.v_threshold
+        return spikes.to(x.dtype), (i, torch.where(spikes, self.v_reset.expand_as(v), v))
 
 
 class DelayLine(nn.Module):
@@ -149,6 +173,7 @@ def node_map(dt: float) -> dict[type, Callable[[Any], nn.Module]]:
         nir.Delay: lambda node: DelayLine(node, dt),
         nir.LIF: lambda node: LIFStep(node, dt),
         nir.IF: lambda node: LIFStep(node, dt),
+        nir.CubaLIF: lambda node: CubaLIFStep(node, dt),
     }
 
 
@@ -190,7 +215,7 @@ class NIRRun(NamedTuple):
     Attributes:
         output: spikes of the node feeding ``Output``, ``[T, B, L]``.
         code: AND over the T steps of ``output`` (Eq. 18), ``[B, L]`` in {0, 1}.
-        spikes: every neuron node's spikes by node name, ``[T, B, ...]`` (0./1.).
+        spikes: every neuron node's (and nested graph's) output by node name, ``[T, B, ...]`` (0./1.).
     """
 
     output: Tensor
@@ -210,7 +235,8 @@ class NIRExecutable(nn.Module):
         self.dt = float(graph.metadata.get("dt", 1e-3)) if isinstance(graph.metadata, dict) else 1e-3
         renamed, self.names = prepared(graph)
         self.module = nirtorch.nir_to_torch(renamed, node_map(self.dt), dtype=dtype)
-        self.neurons = {key: name for key, name in self.names.items() if isinstance(graph.nodes[name], (nir.LIF, nir.IF))}
+        self.neurons = {key: name for key, name in self.names.items()
+                        if isinstance(graph.nodes[name], (nir.LIF, nir.IF, nir.CubaLIF, nir.NIRGraph))}
 
     def forward(self, x: Tensor) -> NIRRun:
         recorded: dict[str, list[Tensor]] = {name: [] for name in self.neurons.values()}

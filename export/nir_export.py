@@ -29,9 +29,12 @@ and every parameter an array of the layer's shape. Folds at export:
 * the channel mixer after the band sum (``BandMixer``) into one grouped 1×1 ``Conv2d``;
 * a Hadamard mixer shared by the channels into a ``Scale`` of the full ``[C·K, H, W]`` shape.
 
+Each synapse operation converts itself (``to_nir`` in ``models/neuromorphic_ops.py``, beside
+its float forward); this module walks the projections and wires the nodes.
+
 The classification layer is training-only (Eq. 23) and is not exported.
 
-A quantization-aware model (``train/qat.py``: ``model.qat_grid``, a
+A quantization-aware model (``models/qat.py``: ``model.qat_grid``, a
 :class:`~spikinghash.models.fake_quant.QatGrid`) is exported on its grid: every weight and
 bias snapped exactly as its forward pass fake-quantizes them (idempotent on the values it
 computed), neuron parameters in float64 (``dt/tau`` stays exactly the model's ``1/γ``), and
@@ -41,7 +44,7 @@ the per-layer scales in ``metadata["spikinghash"]["qat_scales"]`` for ``hw_sim``
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Mapping
 
 import nir
 import numpy as np
@@ -50,15 +53,18 @@ from torch import Tensor, nn
 
 from spikinghash.atomic_io import atomic_path
 from spikinghash.errors import ConfigError
+from spikinghash.export.consumers import Probe, record_consumers
 from spikinghash.export.nir_check import check_canonical, check_nir_exportable, type_check
+from spikinghash.export.portable import make_portable
+from spikinghash.models.batch_norm import fold_batch_norm
 from spikinghash.models.hash_heads import SpikingHashHead
 from spikinghash.models.lif import LIFParams
 from spikinghash.models.neuromorphic import NeuromorphicHashNet
-from spikinghash.models.neuromorphic_ops import INPUT, BandMixer, ConvBN, HadamardMixer, HaarConv, Projection
+from spikinghash.models.neuromorphic_ops import INPUT, Projection
 
 Shape = tuple[int, ...]
-#: ``(op, input shape [C, H, W]) -> NIR weighted node``.
-Converter = Callable[[nn.Module, Shape], nir.NIRNode]
+__all__ = ["DEFAULT_DT", "export_nir", "fold_batch_norm", "hash_affine", "lif_node", "to_nir_graph", "weighted_node",
+           "write_graph"]
 
 #: Default simulation step (seconds): only the ratio tau/dt matters to the dynamics.
 DEFAULT_DT = 1e-3
@@ -68,79 +74,13 @@ def _array(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy().copy()
 
 
-def fold_batch_norm(weight: Tensor, bias: Tensor | None, norm: nn.Module) -> tuple[Tensor, Tensor]:
-    """``BN(W·x + b)`` as ``W'·x + b'`` with the norm's running statistics (see module doc).
-
-    ``weight`` is ``[out, ...]``; ``norm`` is a ``BatchNorm1d/2d`` over ``out`` or ``nn.Identity``.
-    """
-    b = bias if bias is not None else weight.new_zeros(weight.shape[0])
-    if isinstance(norm, nn.Identity):
-        return weight, b
-    if not isinstance(norm, nn.modules.batchnorm._BatchNorm) or norm.running_mean is None:
-        raise ValueError(f"cannot fold {type(norm).__name__}: need a batch norm with running statistics")
-    assert norm.running_var is not None
-    scale = torch.rsqrt(norm.running_var + norm.eps)
-    if norm.affine:
-        scale = scale * norm.weight
-    shift = -norm.running_mean * scale + (norm.bias if norm.affine else 0.0)
-    return weight * scale.reshape(-1, *([1] * (weight.dim() - 1))), b * scale + shift
-
-
-def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
-    first, second = (value, value) if isinstance(value, int) else value
-    return int(first), int(second)
-
-
-def _conv2d(weight: Tensor, bias: Tensor | None, in_shape: Shape, *, stride: Any = 1, padding: Any = 0,
-            dilation: Any = 1, groups: int = 1) -> nir.Conv2d:
-    b = bias if bias is not None else weight.new_zeros(weight.shape[0])
-    return nir.Conv2d(input_shape=(in_shape[1], in_shape[2]), weight=_array(weight), stride=_pair(stride),
-                      padding=_pair(padding), dilation=_pair(dilation), groups=groups, bias=_array(b))
-
-
-def _conv_bn(op: nn.Module, in_shape: Shape) -> nir.NIRNode:
-    assert isinstance(op, ConvBN)
-    weight, bias = fold_batch_norm(op.conv.weight, op.conv.bias, op.norm)
-    conv = op.conv
-    return _conv2d(weight, bias, in_shape, stride=conv.stride, padding=conv.padding,
-                   dilation=conv.dilation, groups=conv.groups)
-
-
-def _haar(op: nn.Module, in_shape: Shape) -> nir.NIRNode:
-    assert isinstance(op, HaarConv)
-    return _conv2d(op.weight, None, in_shape, padding=op.padding, dilation=op.dilation, groups=op.groups)
-
-
-def _hadamard(op: nn.Module, in_shape: Shape) -> nir.NIRNode:
-    assert isinstance(op, HadamardMixer)
-    scale = op.scale()
-    # NIR shape rules allow no broadcast: repeat the shared weights over the channels.
-    return nir.Scale(scale=_array(scale.repeat(in_shape[0] // scale.shape[0], 1, 1)))
-
-
-def _band_mixer(op: nn.Module, in_shape: Shape) -> nir.NIRNode:
-    assert isinstance(op, BandMixer)
-    groups, depth, _ = op.weight.shape
-    # out channel n·D + k reads in channel (n·D + d)·bands + band with weight gain·W[n, d, k].
-    kernel = (op.weight.transpose(1, 2) * op.gain).repeat_interleave(op.bands, dim=2)
-    return _conv2d(kernel.reshape(groups * depth, depth * op.bands, 1, 1), None, in_shape, groups=groups)
-
-
-#: Synapse operation type -> NIR weighted node.
-CONVERTERS: dict[type[nn.Module], Converter] = {
-    ConvBN: _conv_bn,
-    HaarConv: _haar,
-    HadamardMixer: _hadamard,
-    BandMixer: _band_mixer,
-}
-
-
-def converter(op: nn.Module) -> Converter:
-    """The converter of ``op``'s class or of its nearest registered base class (QAT subclasses)."""
-    for cls in type(op).__mro__:
-        if cls in CONVERTERS:
-            return CONVERTERS[cls]
-    raise KeyError(f"no NIR converter for {type(op).__name__}")
+def weighted_node(projection: Projection, in_shape: Shape) -> nir.NIRNode:
+    """The NIR weighted node of ``projection``: its operation's own ``to_nir`` (``models/neuromorphic_ops.py``)."""
+    to_nir = getattr(projection.op, "to_nir", None)
+    if to_nir is None:
+        raise TypeError(f"{type(projection.op).__name__} has no to_nir(): every synapse operation of a "
+                        "neuromorphic profile converts itself to one NIR weighted node")
+    return to_nir(in_shape)
 
 
 def lif_node(params: LIFParams, shape: Shape, dt: float, dtype: np.dtype) -> nir.LIF:
@@ -195,7 +135,7 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
                 fan_out = targets[path]
                 name = node_name(path) if len(fan_out) == 1 else f"{node_name(path)}.{fan_out.index(layer.population)}"
                 source_shape = shapes[projection.source]
-                nodes[name] = converter(projection.op)(projection.op, source_shape)
+                nodes[name] = weighted_node(projection, source_shape)
                 if grid is not None:
                     grid.snap_node(node_name(path), nodes[name])
                 source = node_name(projection.source)
@@ -245,8 +185,13 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
 
 
 def export_nir(model: nn.Module, path: str | os.PathLike, *, T: int | None = None, dt: float = DEFAULT_DT,
-               model_name: str | None = None) -> nir.NIRGraph:
+               model_name: str | None = None, portable: bool = False,
+               probes: Mapping[str, Probe] | None = None) -> nir.NIRGraph:
     """Write ``model`` as a NIR file (``nir.write``, HDF5), atomically, and return the graph.
+
+    The graph's ``metadata["consumers"]`` says which installed consumers run it
+    (``export/consumers.py``: nirtorch, snnTorch's importer, and the ``probes`` passed in, e.g.
+    ``{"spikinghash.hw_sim": hw_sim.graph.load}``).
 
     Args:
         model: a neuromorphic profile (``spikinghash_*_nir``); any other model raises a
@@ -256,6 +201,8 @@ def export_nir(model: nn.Module, path: str | os.PathLike, *, T: int | None = Non
             itself does not depend on it.
         dt: simulation step in seconds (``tau = γ·dt``).
         model_name: the registered name, for the metadata and messages (default: class name).
+        portable: rewrite for snnTorch's importer first (``export/portable.py``).
+        probes: extra consumer probes (each raises if it cannot take the graph).
     """
     name = model_name if model_name is not None else type(model).__name__
     check_nir_exportable(model, name)
@@ -264,6 +211,14 @@ def export_nir(model: nn.Module, path: str | os.PathLike, *, T: int | None = Non
     if steps < 1 or not dt > 0:
         raise ConfigError(f"T={steps}, dt={dt}: give T >= 1 time steps and a step dt > 0 seconds")
     graph = to_nir_graph(model, T=steps, dt=dt, model_name=name)
+    if portable:
+        graph = make_portable(graph)
+    record_consumers(graph, probes)
+    write_graph(graph, path)
+    return graph
+
+
+def write_graph(graph: nir.NIRGraph, path: str | os.PathLike) -> None:
+    """``nir.write`` (HDF5) to ``path`` atomically: an interrupted write leaves the old file or none."""
     with atomic_path(path) as tmp:
         nir.write(tmp, graph)
-    return graph

@@ -12,7 +12,9 @@ module) and frames ``[T, B, C, H, W]``. Pipeline, one module each:
 - ``quantize``: calibrate on frames, pick each layer's scale, build the ``int_net.IntNet``;
 - ``lava_net``: run an IntNet on lava-nc processes (``Loihi2SimCfg(select_tag="fixed_pt")``);
 - ``fast_sim``: the same IntNet batched, bit-exact with the Lava run;
-- ``compare``: float vs integer agreement, hash bits, mAP; fast vs Lava bit-exactness.
+- ``compare``: float vs integer agreement, hash bits; fast vs Lava bit-exactness;
+- ``float_vs_integer``: both simulations over whole splits, tallied; ``lava_vs_fast``: Lava against the
+  fast simulator on a few samples, timed; ``qat_grid``: the fixed grid of quantization-aware fine-tuning.
 """
 
 from spikinghash.hw_sim import lava_compat as _lava_compat

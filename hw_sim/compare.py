@@ -7,13 +7,11 @@ Results are plain dicts of floats/ints and arrays, ready for JSON reports.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from spikinghash.errors import DataError
-from spikinghash.retrieval.codes import CodeSet
-from spikinghash.retrieval.evaluate import evaluate
 
 
 class Run(Protocol):
@@ -59,7 +57,7 @@ def hash_agreement(a: Run, b: Run) -> dict[str, float]:
 
 def compare_float_int(float_run: Run, int_run: Run) -> dict[str, Any]:
     """Float vs integer: per-layer agreement and rates (``rate_a`` = float, ``rate_b`` = integer),
-    hash-bit agreement, and both code matrices ``[B, L]`` (for mAP, see :func:`codes_map`)."""
+    hash-bit agreement, and both code matrices ``[B, L]`` (for mAP: ``pipeline.simulate.codes_map``)."""
     return {"layers": layer_agreement(float_run, int_run), "hash": hash_agreement(float_run, int_run),
             "codes_float": float_run.codes, "codes_int": int_run.codes}
 
@@ -83,10 +81,3 @@ def bit_exactness(fast: IntegerRun, lava: IntegerRun) -> dict[str, int]:
     out["v_hash"] = int(np.count_nonzero(fast.v_hash[:, :n] != lava.v_hash))
     out["codes"] = int(np.count_nonzero(fast.codes[:n] != lava.codes))
     return out
-
-
-def codes_map(query_codes: Mapping[str, np.ndarray], db_codes: Mapping[str, np.ndarray],
-              query_labels: np.ndarray, db_labels: np.ndarray) -> dict[str, float]:
-    """mAP (over the whole database) of each named code set, e.g. ``{"float": ..., "int": ...}``."""
-    return {name: evaluate(CodeSet.from_bits(query_codes[name], db_codes[name], query_labels, db_labels)).map
-            for name in query_codes}

@@ -9,7 +9,10 @@ then sees exactly what the float model sees, a float ``Delay`` of k steps includ
 runs on its bias, from zeros or the previous sample's state, until its LIFReset) reaches a later window only through a path whose
 float Delay holds it in flight when the source's window opens; Lava discards it there
 (``lava_build.build_graph``: a ``Reset`` zeroes that path's activation buffer), so no layer
-is simulated before its window. Samples are independent, as in Lava (see ``lava_net`` for
+is simulated before its window. A recurrent path (a layer feeding itself, ``f`` steps late) is
+held the same way on Lava (its buffer is zeroed when the window opens), so a recurrent layer
+steps through its window one step at a time, its own spikes of step ``t - f`` added to its input
+at step t. Samples are independent, as in Lava (see ``lava_net`` for
 why a back-to-back Lava run gives the same windows).
 
 Integer values travel as floats holding exact integers: float32 where bounds proved once per
@@ -29,7 +32,7 @@ import torch
 from torch import Tensor
 
 from spikinghash.hw_sim.int_net import IntNet, quantize_input
-from spikinghash.hw_sim.neurons import NeuronLayer
+from spikinghash.hw_sim.neurons import FixedTrace, IntNeuron
 from spikinghash.hw_sim.readout import hash_codes
 from spikinghash.hw_sim.synapses import F32_EXACT, WRAP_FREE
 from spikinghash.hw_sim.threads import torch_threads
@@ -108,7 +111,7 @@ def _laid_out(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
 def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> tuple[dict[str, Tensor], Tensor, dict[str, dict[str, int]]]:
     net = int_net.net
     steps, batch = x.shape[:2]
-    rasters: dict[str, tuple[Tensor, int]] = {net.input_name: (_laid_out(x.shape, torch.float32).copy_(x), 0)}
+    rasters: dict[str, tuple[Tensor, int]] = {net.input_name: (_laid_out(x.shape, x.dtype).copy_(x), 0)}
     windows: dict[str, Tensor] = {}
     counts: dict[str, dict[str, int]] = {}
     v_hash = torch.empty(0)
@@ -118,6 +121,8 @@ def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> tuple[dict[str, Tensor
         a_in_dtype = torch.float32 if plan.a_in_float32[name] else torch.float64
         syn_wraps = 0
         for path in net.paths[name]:
+            if path.recurrent:
+                continue
             syn, q = net.synapses[path.key], int_net.synapses[path.key]
             arrive = 1 + net.lava_delay(path)
             src = _window(*rasters[path.source], lag - arrive, lag + steps - arrive)  # zeros before its window
@@ -132,8 +137,12 @@ def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> tuple[dict[str, Tensor
         qn = int_net.neurons[name]
         if a_in is None:
             a_in = torch.zeros((steps, batch, *layer.shape), dtype=a_in_dtype)
-        trace = NeuronLayer.fixed_run(a_in, qn.du, qn.dv, qn.vth, torch.as_tensor(qn.bias()), reset_step=0,
-                                      count_from=0, keep_v=name == net.output, float_spikes=True)
+        keep_v = name == net.output
+        if any(p.recurrent for p in net.paths[name]):
+            trace, rec_wraps = _recurrent_run(int_net, plan, name, qn, a_in, keep_v)
+            syn_wraps += rec_wraps
+        else:
+            trace = qn.run(a_in, reset_step=0, count_from=0, keep_v=keep_v, float_spikes=True)
         rasters[name] = (trace.spikes_float, lag)
         windows[name] = trace.spikes
         counts[name] = {"v_saturations": trace.v_saturations, "u_wraps": trace.u_wraps, "synapse_wraps": syn_wraps}
@@ -142,17 +151,51 @@ def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> tuple[dict[str, Tensor
     return windows, v_hash, counts
 
 
+def _recurrent_run(int_net: IntNet, plan: _Plan, name: str, qn: IntNeuron, a_in: Tensor,
+                   keep_v: bool) -> tuple[FixedTrace, int]:
+    """A layer feeding itself, one step at a time: at step t its own spikes of step ``t - f`` pass through each
+    recurrent synapse (Lava's bits, wraps counted) into ``a_in[t]``. Returns the window's trace and the wraps."""
+    net = int_net.net
+    steps, batch = a_in.shape[:2]
+    shape = net.neurons[name].shape
+    loops = [(net.synapses[p.key], int_net.synapses[p.key], p) for p in net.paths[name] if p.recurrent]
+    state = (np.zeros(batch * int(np.prod(shape)), np.int64), np.zeros(batch * int(np.prod(shape)), np.int64))
+    spikes = torch.zeros((steps, batch, *shape), dtype=torch.uint8)
+    as_float = torch.zeros((steps, batch, *shape), dtype=torch.float32)
+    v = torch.zeros((steps, batch, *shape), dtype=torch.int64) if keep_v else None
+    saturations = u_wraps = wraps = 0
+    for t in range(steps):
+        a_t = a_in[t:t + 1].to(torch.float64)
+        for syn, q, path in loops:
+            if t >= path.delay:
+                out, wrapped = syn.fixed_forward(as_float[t - path.delay].reshape(batch, *syn.in_shape), q.weight,
+                                                 q.weight_exp, q.kind, plan.sum_bound[path.key])
+                a_t = a_t + out.reshape(1, batch, *shape).to(torch.float64)
+                wraps += wrapped
+        step = qn.run(a_t, reset_step=-1, count_from=0, keep_v=keep_v, float_spikes=True, state=state)
+        spikes[t], as_float[t] = step.spikes[0], step.spikes_float[0]
+        if v is not None:
+            v[t] = step.v[0]
+        saturations, u_wraps = saturations + step.v_saturations, u_wraps + step.u_wraps
+    return FixedTrace(spikes, v, saturations, u_wraps, as_float), wraps
+
+
+def _joined(parts: list[Tensor]) -> Tensor:
+    """The batches' rasters along dim 1, C-contiguous (one batch: no copy when it already is)."""
+    return parts[0].contiguous() if len(parts) == 1 else torch.cat(parts, dim=1).contiguous()
+
+
 def simulate_int(int_net: IntNet, frames: Any, batch_size: int = 64, threads: int = 1) -> IntRun:
     """Run ``frames [T, B, *input_shape]`` through the integer network, ``batch_size`` samples at a time
     on ``threads`` torch threads."""
     start = time.perf_counter()
-    x, clipped = quantize_input(int_net, frames)
+    x, clipped = quantize_input(int_net, frames, torch.float32)  # exact: at most 16 bits
     plan = _plan(int_net)
     with torch_threads(threads):
         parts = [_simulate(int_net, plan, x[:, i:i + batch_size]) for i in range(0, x.shape[1], batch_size)]
     names = int_net.net.neurons
-    spikes = {n: torch.cat([p[0][n] for p in parts], dim=1).contiguous().numpy() for n in names}
+    spikes = {n: _joined([p[0][n] for p in parts]).numpy() for n in names}
     counts = {n: {c: sum(p[2][n][c] for p in parts) for c in COUNTERS} for n in names}
     counts["input"] = {"clipped": clipped}
-    v_hash = torch.cat([p[1] for p in parts], dim=1).numpy()
+    v_hash = _joined([p[1] for p in parts]).numpy()
     return IntRun(spikes, hash_codes(spikes[int_net.net.output]), v_hash, counts, time.perf_counter() - start)

@@ -2,8 +2,10 @@
 
 Within a time step every weighted node passes its output to its neuron layer at once (no
 synaptic delay); a ``Delay`` of k steps shifts its input by k steps (zeros before; the
-weighted node's bias still arrives every step). Layers are simulated one after the other
-in topological order over all T steps at once, which is exact for feed-forward graphs.
+weighted node's bias still arrives every step); a recurrent path (a layer feeding itself)
+delivers the spikes of step ``t - f`` (``graph.Path``). Layers are simulated one after the
+other in topological order over all T steps at once; a recurrent layer steps through time
+with its own spikes fed back (``neurons.NeuronLayer.float_run``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from spikinghash.hw_sim.threads import torch_threads
 class LayerStats:
     """What calibration needs of one neuron layer, maxima over all steps, samples and neurons.
 
-    ``max_drive``: max |gain · Σ W·x| (the synaptic input per step, bias excluded; Loihi's u).
+    ``max_drive``: max |u| (the synaptic term of H, bias excluded: gain · Σ W·x, filtered for CubaLIF; Loihi's u).
     ``min_h`` / ``max_h``: extremes of the charged potential H (Eq. 1). ``max_bias``: max |gain·Σb + leak|.
     """
 
@@ -38,7 +40,8 @@ class LayerStats:
 @dataclass(frozen=True)
 class FloatRun:
     """``spikes``: per neuron layer ``[T, B, *shape]`` uint8; ``codes`` ``[B, L]`` (Eq. 18); ``h_hash``
-    ``[T, B, L]`` float64 (the hash layer's H); ``stats`` per layer; ``seconds`` wall time."""
+    ``[T, B, L]`` float64 (the output layer's H: for a readout LI/I/CubaLI its membrane v, ``h_hash[-1]`` the
+    final one); ``stats`` per layer; ``seconds`` wall time."""
 
     spikes: dict[str, np.ndarray]
     codes: np.ndarray
@@ -65,21 +68,31 @@ def _path_drive(net: CanonicalNet, path: Path, source: Tensor) -> Tensor:
     return y.reshape(t, b, *syn.out_shape)
 
 
+def _feedback(net: CanonicalNet, path: Path) -> tuple[Any, int]:
+    """A recurrent path as (spikes ``[B, *shape]`` -> current ``[B, *shape]``, delay steps)."""
+    syn = net.synapses[path.key]
+
+    def drive(spikes: Tensor) -> Tensor:
+        return syn.float_drive(spikes.reshape(spikes.shape[0], *syn.in_shape)).reshape(spikes.shape)
+
+    return drive, path.delay
+
+
 def _simulate(net: CanonicalNet, x: Tensor) -> tuple[dict[str, Tensor], Tensor, dict[str, LayerStats]]:
     rasters: dict[str, Tensor] = {net.input_name: x}
     stats: dict[str, LayerStats] = {}
     h_hash = torch.empty(0)
     for name, layer in net.neurons.items():
-        drive = sum(_path_drive(net, p, rasters[p.source]) for p in net.paths[name])
+        forward = [p for p in net.paths[name] if not p.recurrent]
+        drive = sum(_path_drive(net, p, rasters[p.source]) for p in forward)
         bias = sum(torch.as_tensor(net.synapses[p.key].bias) for p in net.paths[name])
-        spikes, h = layer.float_run(drive + bias)
-        gain = torch.as_tensor(layer.gain)
-        step_bias = gain * bias + torch.as_tensor(layer.leak)
-        stats[name] = LayerStats(float((gain * drive).abs().max()), float(h.min()), float(h.max()),
+        trace = layer.float_run(drive, bias, [_feedback(net, p) for p in net.paths[name] if p.recurrent])
+        step_bias = torch.as_tensor(layer.gain) * bias + torch.as_tensor(layer.leak)
+        stats[name] = LayerStats(float(trace.u.abs().max()), float(trace.h.min()), float(trace.h.max()),
                                  float(step_bias.abs().max()))
-        rasters[name] = spikes
+        rasters[name] = trace.spikes
         if name == net.output:
-            h_hash = h
+            h_hash = trace.h
     del rasters[net.input_name]
     return rasters, h_hash, stats
 

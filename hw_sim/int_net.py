@@ -31,7 +31,8 @@ from torch import Tensor
 
 from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.graph import CanonicalNet, as_frames
-from spikinghash.hw_sim.neurons import (BIAS_EXP_MAX, BIAS_MANT_MAX, BIAS_MANT_MIN, DECAY_UNIT, VTH_MAX)
+from spikinghash.hw_sim.lif_kernel import BIAS_EXP_MAX, BIAS_MANT_MAX, BIAS_MANT_MIN, DECAY_UNIT, VTH_MAX
+from spikinghash.hw_sim.neurons import IntNeuron  # noqa: F401  (the integer neuron, beside its float layer)
 
 WEIGHT_EXP_MAX = 7
 KINDS = ("conv", "matrix")
@@ -63,23 +64,6 @@ class IntSynapse:
     weight: np.ndarray  # 8-bit mantissas (mixed sign: 2·m, m signed 8 bit), shape of the float weight
     weight_exp: int  # 0..7, shared by the layer
     kind: str  # "conv" | "matrix"
-
-
-@dataclass(frozen=True)
-class IntNeuron:
-    """Integer LIF parameters of one layer; ``scale`` = integer v units per float unit of H (see quantize)."""
-
-    du: int  # unsigned 12 bit (current decay; 4095: u holds one step's input)
-    dv: int  # unsigned 12 bit (voltage decay)
-    vth: int  # unsigned 17 bit, compared as vth << 6 with the 24-bit v
-    bias_mant: np.ndarray  # signed 13 bit, per neuron
-    bias_exp: np.ndarray  # unsigned 3 bit, per neuron
-    scale: float = 1.0  # integer v units per float unit (quantizer's record, not used in simulation)
-    limited_by: str = "given"  # the bound that set ``scale`` (quantize)
-
-    def bias(self) -> np.ndarray:
-        """Lava's effective bias ``bias_mant << bias_exp`` (int64, the layer's shape)."""
-        return self.bias_mant.astype(np.int64) << self.bias_exp.astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,11 +122,18 @@ def _check_neuron(name: str, q: IntNeuron, shape: tuple[int, ...]) -> None:
         raise ConfigError(f"neuron layer {name!r}: bias_mant/bias_exp need the layer's shape {list(shape)}")
 
 
-def quantize_input(int_net: IntNet, frames: Any) -> tuple[Tensor, int]:
-    """Graded integer input ``[T, B, *input_shape]`` int64 and how many values were clipped."""
-    x = as_frames(frames, int_net.net) / int_net.input_quantum
+def quantize_input(int_net: IntNet, frames: Any, dtype: torch.dtype = torch.int64) -> tuple[Tensor, int]:
+    """Graded integer input ``[T, B, *input_shape]`` (integer values, in ``dtype``: float32 holds every value of
+    up to 16 graded-spike bits exactly) and how many values were clipped."""
+    x = as_frames(frames, int_net.net)
+    if int_net.input_quantum != 1.0:
+        x = x / int_net.input_quantum
     hi = (1 << int_net.input_bits) - 1
     lo = -hi if int_net.input_signed else 0
     q = torch.round(x)
-    clipped = int(((q < lo) | (q > hi)).sum())
-    return q.clamp(lo, hi).to(torch.int64), clipped
+    if x.numel() and (float(q.min()) < lo or float(q.max()) > hi):
+        clipped = int(((q < lo) | (q > hi)).sum())
+        q = q.clamp(lo, hi)
+    else:
+        clipped = 0
+    return q.to(dtype), clipped

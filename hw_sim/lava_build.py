@@ -21,7 +21,10 @@ a single bit of what the layer receives:
   (source, D, whether the path has a float Delay, whose buffer is zeroed: see
   :func:`build_graph`). Graded input (the Input node) is never relayed.
 - otherwise what the path's kind names: ``Conv``, or ``Dense``/``Sparse`` (their ``Delay``
-  versions when the path needs a Lava delay).
+  versions when the path needs a Lava delay). A recurrent path (a layer feeding itself, f steps
+  late) is a ``Dense``/``Sparse`` from the layer's own ``s_out`` back into its ``a_in`` (its one
+  step of latency is the float model's one step; ``DelayDense``/``DelaySparse`` for f > 1), its
+  buffer zeroed when the layer's window opens, as a delayed path's is.
 
 Lava lays 3-D data out as (W, H, C): kernels, biases and matrices are permuted here.
 """
@@ -92,7 +95,8 @@ def plan_path(int_net: IntNet, path: Path, m: sp.csr_matrix, conv: str = "auto",
         wrap_free = conv_bound(int_net, path, m, graded_max) < CONV_WRAP
         return "sparse" if conv == "auto" and wrap_free or conv == "always" and wrap_free else "conv"
     delay = net.lava_delay(path)
-    if delay and path.source != net.input_name and relay != "never":
+    # a relay holds two steps of a recurrent path's pre-window spikes past its buffer's Reset: never relay one
+    if delay and path.source != net.input_name and not path.recurrent and relay != "never":
         if relay == "always" or m.nnz * delay > RELAY_MIN_WORK:
             return "relay"
     return "matrix"
@@ -226,6 +230,7 @@ def build_graph(int_net: IntNet, data: np.ndarray, sink_steps: int, interval: in
         lif = LIFReset(shape=lava_shape(shape), du=q.du, dv=q.dv, vth=q.vth,
                        bias_mant=to_lava(q.bias_mant, shape), bias_exp=to_lava(q.bias_exp, shape),
                        reset_interval=interval, reset_offset=(1 + net.lags[name]) % interval)
+        out_ports[name] = lif.s_out  # a recurrent path starts at its own target
         for path in net.paths[name]:
             msg_bits = int_net.input_bits if path.source == net.input_name else 0
             m = lava_matrix(int_net, path)

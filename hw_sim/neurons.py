@@ -1,28 +1,40 @@
-"""Neuron layers (``nir.LIF``, ``nir.IF``): one description, a float and a fixed-point behaviour.
+"""Neuron layers: one description per NIR neuron kind, its float and its fixed-point behaviour side by side.
 
-Float behaviour (the deployment contract; with the paper's LIF, Eqs. 1-3, V_reset = 0)::
+Float behaviour (the deployment contract, NIR's equations Euler-discretised with step dt;
+with the paper's LIF, Eqs. 1-3, V_reset = 0), per step t::
 
-    H[t] = decay·V[t-1] + gain·I[t] + leak          # Eq. 1 (charge)
-    S[t] = H[t] > v_threshold                       # Eq. 2 (fire, strict >)
-    V[t] = 0 if S[t] else H[t]                      # Eq. 3 (hard reset to 0)
+    u[t] = current_decay·u[t-1] + gain·I[t]        # synaptic current in v units (CubaLIF's I)
+    H[t] = decay·V[t-1] + u[t] + gain·b + leak     # Eq. 1 (charge); b: the weighted nodes' biases
+    S[t] = H[t] > v_threshold                      # Eq. 2 (fire, strict >; readouts never fire)
+    V[t] = 0 if S[t] else H[t]                     # Eq. 3 (hard reset to 0)
 
-NIR LIF (Euler, step dt): decay = 1 - dt/tau, gain = r·dt/tau, leak = v_leak·dt/tau
-(ours: tau = γ·dt, r = 1, v_leak = 0). NIR IF: decay = 1, gain = r, leak = 0.
+with k = dt/tau (k_s = dt/tau_syn, k_m = dt/tau_mem):
 
-Fixed-point behaviour: Lava's ``PyLifResetModelBitAcc`` (= ``PyLifModelBitAcc`` plus the
-periodic state reset), per step, with Lava's variable widths::
+========== ============= ================== ================= ============ =========
+NIR node   decay         gain               current_decay     leak         fires
+========== ============= ================== ================= ============ =========
+LIF        1 − k         r·k                0                 v_leak·k     yes
+IF         1             r                  0                 0            yes
+CubaLIF    1 − k_m       r·k_m·k_s·w_in     1 − k_s           v_leak·k_m   yes
+Threshold  0             1                  0                 0            yes
+LI         1 − k         r·k                0                 v_leak·k     no
+I          1             r                  0                 0            no
+CubaLI     1 − k_m       r·k_m·k_s·w_in     1 − k_s           v_leak·k_m   no
+========== ============= ================== ================= ============ =========
 
-    u ← trunc(u·(4096 − (du + 1)) / 4096) + wrap32(a_in << 6)     u: 24 bit, one wrap ±2**24
-    v ← clip(wrap32(trunc(v·(4096 − dv)) / 4096) + u + (bias_mant << bias_exp)), ±(2**23 − 1))
-    spike iff v > vth << 6; then v ← 0                            vth: 17 bit unsigned
+(CubaLIF: ``i ← i + k_s(−i + w_in·I)``, ``v ← v + k_m(v_leak − v + r·i)``, the new i in v's step as on
+Loihi; ``u = r·k_m·i``.) IF and I integrate per step, ``v[t] = v[t−1] + r·I[t]`` (no time constant).
 
-``trunc`` rounds toward zero; ``a_in`` is the int32 sum of all incoming synapse outputs.
+Fixed-point behaviour (:class:`IntNeuron`, the layer's integer parameters): Lava's
+``PyLifResetModelBitAcc`` (``lif_kernel``), ``du = round(4096·k_s) − 1`` (4095 without a
+synaptic filter: u holds one step's input), ``dv = round(4096·(1 − decay))`` capped at 4095,
+readouts with the largest threshold (``vth = 2**17 − 1``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple, Sequence
 
 import nir
 import numpy as np
@@ -30,17 +42,20 @@ import torch
 from torch import Tensor
 
 from spikinghash.errors import ConfigError
+from spikinghash.hw_sim.lif_kernel import (ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, BIAS_MANT_MIN,  # noqa: F401
+                                           DECAY_BITS, DECAY_UNIT, UV_BITS, UV_MAX, VTH_MAX, VTH_SHIFT, lif_steps)
 
 Shape = tuple[int, ...]
-UV_BITS = 24  # u, v: signed 24 bit
-UV_MAX = 1 << (UV_BITS - 1)
-DECAY_BITS = 12  # du, dv: unsigned 12 bit; decays are MSB-aligned to 2**12
-DECAY_UNIT = 1 << DECAY_BITS
-VTH_MAX = (1 << 17) - 1  # vth: unsigned 17 bit
-VTH_SHIFT = 6  # vth and a_in are MSB-aligned by 6 bits
-ACT_SHIFT = 6
-BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1  # bias_mant: signed 13 bit
-BIAS_EXP_MAX = 7  # bias_exp: unsigned 3 bit
+Recurrence = Sequence[tuple[Callable[[Tensor], Tensor], int]]  # (spikes [B, *shape] -> current, delay steps)
+
+
+class FloatTrace(NamedTuple):
+    """A float run of one layer, all ``[T, B, *shape]``: ``spikes`` uint8, ``h`` (H of Eq. 1, float64) and ``u``
+    (the synaptic term of H without the bias, what Loihi's u holds)."""
+
+    spikes: Tensor
+    h: Tensor
+    u: Tensor
 
 
 class FixedTrace(NamedTuple):
@@ -58,7 +73,7 @@ class FixedTrace(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class NeuronLayer:
-    """Per-neuron float parameters (arrays of the layer's ``shape``) of a LIF-type layer."""
+    """Per-neuron float parameters (arrays of the layer's ``shape``) of one neuron node (module docstring)."""
 
     name: str
     shape: Shape
@@ -66,58 +81,143 @@ class NeuronLayer:
     gain: np.ndarray
     leak: np.ndarray
     threshold: np.ndarray
+    current_decay: np.ndarray | None = None  # None: 0 (u holds one step's input)
+    kind: ClassVar[str] = "LIF"  # the NIR node type
+    spiking: ClassVar[bool] = True  # False: a readout (LI, I, CubaLI), read by its final membrane
 
     # -- float behaviour ---------------------------------------------------------------
-    def float_run(self, current: Tensor) -> tuple[Tensor, Tensor]:
-        """Eqs. 1-3 over ``current [T, B, *shape]`` (float64, bias included) -> (spikes, H), both ``[T, B, *shape]``."""
+    def float_run(self, drive: Tensor, bias: Tensor | float = 0.0, recurrent: Recurrence = ()) -> FloatTrace:
+        """Eqs. 1-3 over ``drive [T, B, *shape]`` (float64 input current Σ W·x, bias excluded) with the weighted
+        nodes' summed ``bias`` [*shape]; ``recurrent``: (map, f) pairs adding ``map(S[t - f])`` to the input
+        current at step t (zeros for t < f), a layer feeding itself."""
         decay, gain, leak, vth = (torch.as_tensor(a, dtype=torch.float64) for a in
                                   (self.decay, self.gain, self.leak, self.threshold))
-        v = torch.zeros(current.shape[1:], dtype=torch.float64)
-        spikes, hs = torch.empty_like(current, dtype=torch.uint8), torch.empty_like(current)
-        for t in range(current.shape[0]):
-            h = decay * v + gain * current[t] + leak  # Eq. 1
-            s = h > vth  # Eq. 2
+        c_decay = torch.as_tensor(0.0 if self.current_decay is None else self.current_decay, dtype=torch.float64)
+        step_bias = gain * torch.as_tensor(bias, dtype=torch.float64) + leak
+        v = torch.zeros(drive.shape[1:], dtype=torch.float64)
+        u = torch.zeros_like(v)
+        spikes, hs, us = torch.zeros_like(drive, dtype=torch.uint8), torch.empty_like(drive), torch.empty_like(drive)
+        for t in range(drive.shape[0]):
+            i_t = drive[t]
+            for fn, f in recurrent:
+                if t >= f:
+                    i_t = i_t + fn(spikes[t - f].to(torch.float64))
+            u = c_decay * u + gain * i_t  # CubaLIF's synaptic current (c_decay = 0: this step's input)
+            h = decay * v + u + step_bias  # Eq. 1
+            s = h > vth if self.spiking else torch.zeros_like(h, dtype=torch.bool)  # Eq. 2
             v = torch.where(s, torch.zeros_like(h), h)  # Eq. 3
-            spikes[t], hs[t] = s, h
-        return spikes, hs
+            spikes[t], hs[t], us[t] = s, h, u
+        return FloatTrace(spikes, hs, us)
 
-    # -- fixed-point behaviour ---------------------------------------------------------
+    # -- the integer decays of the fixed-point behaviour ---------------------------------
     def voltage_decay_int(self) -> int:
-        """Lava ``dv`` (12 bit) matching ``decay``; needs one decay for the whole layer."""
-        raise NotImplementedError
+        """Lava ``dv`` (12 bit) matching ``decay``; one decay for the whole layer."""
+        leak_per_step = 1.0 - uniform_value(self.decay, self.name, "tau")
+        # dt/tau = 1 (no memory) would need dv = 4096, one more than 12 bits hold
+        return int(min(round(DECAY_UNIT * leak_per_step), DECAY_UNIT - 1))
 
-    @staticmethod
-    def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step: int,
-                  count_from: int, keep_v: bool = True, float_spikes: bool = False) -> FixedTrace:
-        """Lava's bit-accurate LIF over ``a_in [S, B, *shape]`` (integer values: the int32 sum of the input
-        ports), state 0 at step 0.
+    def current_decay_int(self) -> int:
+        """Lava ``du`` (12 bit): Lava decays u by ``(du + 1) / 4096``; 4095 = no synaptic memory."""
+        if self.current_decay is None:
+            return DECAY_UNIT - 1
+        k_syn = 1.0 - uniform_value(self.current_decay, self.name, "tau_syn")
+        return int(min(max(round(DECAY_UNIT * k_syn) - 1, 0), DECAY_UNIT - 1))
 
-        ``bias`` = ``bias_mant << bias_exp`` per neuron (``[*shape]``); u and v are zeroed at the start of
-        step ``reset_step`` (LIFReset). Saturations and wraps are counted from ``count_from``.
-        ``float_spikes``: also return the spikes as float32 (``spikes_float``), in the same pass. The update
-        (module docstring) runs as one compiled loop, ``lif_kernel.lif_steps``.
-        """
-        from spikinghash.hw_sim.lif_kernel import lif_steps
 
-        a_in, bias = a_in.detach(), torch.as_tensor(bias, dtype=torch.int64)
-        lead = a_in.dim() - bias.dim()  # [S, B, *shape] (or [S, *shape]) with bias [*shape]
-        order = _memory_order(a_in, lead)  # walk neurons in memory order: a channels-last a_in is not copied
-        laid_out = a_in.permute(order)
-        if not laid_out.is_contiguous():
-            order, laid_out = tuple(range(a_in.dim())), a_in.contiguous()
-        per_sample = bias.permute([d - lead for d in order[lead:]]).contiguous().numpy().reshape(-1)
-        flat = laid_out.reshape(a_in.shape[0], -1, max(per_sample.size, 1)).numpy()  # [S, samples, neurons]
-        spikes = np.empty(flat.shape, dtype=np.uint8)
-        v = np.empty(flat.shape if keep_v else (0, 0, 0), dtype=np.int64)
-        as_float = np.empty(flat.shape if float_spikes else (0, 0, 0), dtype=np.float32)
-        saturations, wraps = lif_steps(flat, per_sample, du, dv, vth, reset_step, count_from, spikes, v, as_float)
-        back = tuple(np.argsort(order))
+class LIFLayer(NeuronLayer):
+    """``nir.LIF``."""
 
-        def logical(values: np.ndarray) -> Tensor:
-            return torch.from_numpy(values).reshape(laid_out.shape).permute(back)
 
-        return FixedTrace(logical(spikes), logical(v) if keep_v else None, int(saturations), int(wraps),
-                          logical(as_float) if float_spikes else None)
+class IFLayer(NeuronLayer):
+    """``nir.IF``: no leak, ``dv = 0``."""
+
+    kind = "IF"
+
+
+class CubaLIFLayer(NeuronLayer):
+    """``nir.CubaLIF``: Loihi's own current-based neuron (``du`` from tau_syn)."""
+
+    kind = "CubaLIF"
+
+
+class ThresholdLayer(NeuronLayer):
+    """``nir.Threshold``: a stateless Heaviside; on Loihi ``dv = 4095`` keeps ``v/4096`` of a sub-threshold v."""
+
+    kind = "Threshold"
+
+
+class LILayer(NeuronLayer):
+    """``nir.LI``: a leaky readout (never fires)."""
+
+    kind, spiking = "LI", False
+
+
+class ILayer(NeuronLayer):
+    """``nir.I``: an integrating readout (never fires)."""
+
+    kind, spiking = "I", False
+
+
+class CubaLILayer(NeuronLayer):
+    """``nir.CubaLI``: a current-based leaky readout (never fires)."""
+
+    kind, spiking = "CubaLI", False
+
+
+@dataclass(frozen=True)
+class IntNeuron:
+    """Integer LIF parameters of one layer and its fixed-point behaviour (:meth:`run`); ``scale`` = integer v
+    units per float unit of H (see quantize)."""
+
+    du: int  # unsigned 12 bit (current decay; 4095: u holds one step's input)
+    dv: int  # unsigned 12 bit (voltage decay)
+    vth: int  # unsigned 17 bit, compared as vth << 6 with the 24-bit v
+    bias_mant: np.ndarray  # signed 13 bit, per neuron
+    bias_exp: np.ndarray  # unsigned 3 bit, per neuron
+    scale: float = 1.0  # integer v units per float unit (quantizer's record, not used in simulation)
+    limited_by: str = "given"  # the bound that set ``scale`` (quantize)
+
+    def bias(self) -> np.ndarray:
+        """Lava's effective bias ``bias_mant << bias_exp`` (int64, the layer's shape)."""
+        return np.asarray(self.bias_mant).astype(np.int64) << np.asarray(self.bias_exp).astype(np.int64)
+
+    def run(self, a_in: Tensor, reset_step: int = 0, count_from: int = 0, keep_v: bool = True,
+            float_spikes: bool = False, state: tuple[np.ndarray, np.ndarray] | None = None) -> FixedTrace:
+        """Lava's bit-accurate LIF (``lif_kernel``) over ``a_in [S, B, *shape]`` (integer values: the int32 sum of
+        the input ports), state 0 at step 0, or ``state`` = (u, v) ``[B·neurons]`` int64 arrays updated in place.
+
+        u and v are zeroed at the start of step ``reset_step`` (LIFReset). Saturations and wraps are counted
+        from ``count_from``. ``float_spikes``: also return the spikes as float32 (``spikes_float``)."""
+        return fixed_run(a_in, self.du, self.dv, self.vth, torch.as_tensor(self.bias()), reset_step, count_from,
+                         keep_v, float_spikes, state)
+
+
+def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step: int, count_from: int,
+              keep_v: bool = True, float_spikes: bool = False,
+              state: tuple[np.ndarray, np.ndarray] | None = None) -> FixedTrace:
+    """:meth:`IntNeuron.run` with the parameters given one by one (``bias`` = ``bias_mant << bias_exp``)."""
+    a_in, bias = a_in.detach(), torch.as_tensor(bias, dtype=torch.int64)
+    lead = a_in.dim() - bias.dim()  # [S, B, *shape] (or [S, *shape]) with bias [*shape]
+    order = _memory_order(a_in, lead)  # walk neurons in memory order: a channels-last a_in is not copied
+    laid_out = a_in.permute(order)
+    if not laid_out.is_contiguous() or state is not None:
+        order, laid_out = tuple(range(a_in.dim())), a_in.contiguous()
+    per_sample = bias.permute([d - lead for d in order[lead:]]).contiguous().numpy().reshape(-1)
+    flat = laid_out.reshape(a_in.shape[0], -1, max(per_sample.size, 1)).numpy()  # [S, samples, neurons]
+    spikes = np.empty(flat.shape, dtype=np.uint8)
+    v = np.empty(flat.shape if keep_v else (0, 0, 0), dtype=np.int64)
+    as_float = np.empty(flat.shape if float_spikes else (0, 0, 0), dtype=np.float32)
+    u_state, v_state = (s.reshape(flat.shape[1:]) for s in state) if state is not None else \
+        (np.empty((0, 0), dtype=np.int64),) * 2
+    saturations, wraps = lif_steps(flat, per_sample, du, dv, vth, reset_step, count_from, spikes, v, as_float,
+                                   u_state, v_state)
+    back = tuple(np.argsort(order))
+
+    def logical(values: np.ndarray) -> Tensor:
+        return torch.from_numpy(values).reshape(laid_out.shape).permute(back)
+
+    return FixedTrace(logical(spikes), logical(v) if keep_v else None, int(saturations), int(wraps),
+                      logical(as_float) if float_spikes else None)
 
 
 def _memory_order(t: Tensor, lead: int) -> tuple[int, ...]:
@@ -134,48 +234,64 @@ def uniform_value(values: np.ndarray, name: str, what: str) -> float:
     return float(values.flat[0])
 
 
-@dataclass(frozen=True, eq=False)
-class LIFLayer(NeuronLayer):
-    """``nir.LIF``: leaky; ``dv = round(4096·dt/tau)``."""
-
-    def voltage_decay_int(self) -> int:
-        leak_per_step = 1.0 - uniform_value(self.decay, self.name, "tau")
-        # dt/tau = 1 (no memory) would need dv = 4096, one more than 12 bits hold
-        return int(min(round(DECAY_UNIT * leak_per_step), DECAY_UNIT - 1))
-
-
-@dataclass(frozen=True, eq=False)
-class IFLayer(NeuronLayer):
-    """``nir.IF``: no leak, ``dv = 0``."""
-
-    def voltage_decay_int(self) -> int:
-        return 0
-
+# -- builders: NIR neuron node -> NeuronLayer ------------------------------------------------
 
 def _params(node: Any, name: str, fields: tuple[str, ...]) -> tuple[Shape, list[np.ndarray]]:
     arrays = [np.asarray(getattr(node, f), dtype=np.float64) for f in fields]
     shape = arrays[-1].shape
+    kind = type(node).__name__
     if any(a.shape != shape for a in arrays) or len(shape) not in (1, 3):
-        raise ConfigError(f"neuron node {name!r}: parameters {fields} must share one shape [N] or [C, H, W], got "
-                          f"{[list(a.shape) for a in arrays]}")
-    reset = np.asarray(node.v_reset if node.v_reset is not None else 0.0, dtype=np.float64)
+        raise ConfigError(f"neuron node {name!r} ({kind}): parameters {fields} must share one shape [N] or "
+                          f"[C, H, W], got {[list(a.shape) for a in arrays]}")
+    for f, a in zip(fields, arrays):
+        if not np.all(np.isfinite(a)):
+            raise ConfigError(f"neuron node {name!r} ({kind}): {f} holds NaN or infinite values; export finite ones")
+    reset = np.asarray(getattr(node, "v_reset", None) if getattr(node, "v_reset", None) is not None else 0.0,
+                       dtype=np.float64)
     if np.any(reset != 0):
-        raise ConfigError(f"neuron node {name!r}: v_reset must be 0 (Loihi resets v to 0); fold the reset "
-                          "level into the threshold and biases")
+        raise ConfigError(f"neuron node {name!r} ({kind}): v_reset={np.unique(reset)[:3].tolist()} is not "
+                          "supported; Loihi resets v to 0 and starts every sample at v = 0, so only v_reset = 0 "
+                          "maps exactly (a shifted reset level would shift the start state too)")
     return shape, arrays
 
 
-def _lif(node: nir.LIF, name: str, dt: float) -> NeuronLayer:
-    shape, (tau, r, v_leak, vth) = _params(node, name, ("tau", "r", "v_leak", "v_threshold"))
-    if np.any(tau < dt):
-        raise ConfigError(f"neuron node {name!r}: tau < dt makes the Euler step unstable; export tau = γ·dt, γ >= 1")
-    k = dt / tau
-    return LIFLayer(name, shape, 1.0 - k, r * k, v_leak * k, vth)
+def _rate(tau: np.ndarray, dt: float, node: Any, name: str, what: str) -> np.ndarray:
+    if np.any(tau < dt * (1 - 1e-9)):
+        raise ConfigError(f"neuron node {name!r} ({type(node).__name__}): {what} < dt={dt} s makes the Euler step "
+                          f"unstable; supported: {what} >= dt (the graph's dt, metadata['dt'])")
+    return dt / tau
 
 
-def _if(node: nir.IF, name: str, dt: float) -> NeuronLayer:
-    shape, (r, vth) = _params(node, name, ("r", "v_threshold"))
-    return IFLayer(name, shape, np.ones(shape), r, np.zeros(shape), vth)
+def _lif(node: nir.LIF | nir.LI, name: str, dt: float) -> NeuronLayer:
+    spiking = isinstance(node, nir.LIF)
+    shape, (tau, r, v_leak, vth) = _params(node, name, ("tau", "r", "v_leak", "v_threshold" if spiking else "r"))
+    k = _rate(tau, dt, node, name, "tau")
+    cls = LIFLayer if spiking else LILayer
+    return cls(name, shape, 1.0 - k, r * k, v_leak * k, vth if spiking else np.full(shape, np.inf))
 
 
-NEURON_BUILDERS: dict[type, Callable[[Any, str, float], NeuronLayer]] = {nir.LIF: _lif, nir.IF: _if}
+def _if(node: nir.IF | nir.I, name: str, dt: float) -> NeuronLayer:
+    spiking = isinstance(node, nir.IF)
+    shape, (r, vth) = _params(node, name, ("r", "v_threshold" if spiking else "r"))
+    cls = IFLayer if spiking else ILayer
+    return cls(name, shape, np.ones(shape), r, np.zeros(shape), vth if spiking else np.full(shape, np.inf))
+
+
+def _cuba(node: nir.CubaLIF | nir.CubaLI, name: str, dt: float) -> NeuronLayer:
+    spiking = isinstance(node, nir.CubaLIF)
+    fields = ("tau_syn", "tau_mem", "r", "v_leak", "w_in", "v_threshold" if spiking else "r")
+    shape, (tau_syn, tau_mem, r, v_leak, w_in, vth) = _params(node, name, fields)
+    k_s, k_m = _rate(tau_syn, dt, node, name, "tau_syn"), _rate(tau_mem, dt, node, name, "tau_mem")
+    cls = CubaLIFLayer if spiking else CubaLILayer
+    return cls(name, shape, 1.0 - k_m, r * k_m * k_s * w_in, v_leak * k_m,
+               vth if spiking else np.full(shape, np.inf), 1.0 - k_s)
+
+
+def _threshold(node: nir.Threshold, name: str, dt: float) -> NeuronLayer:
+    shape, (theta,) = _params(node, name, ("threshold",))
+    return ThresholdLayer(name, shape, np.zeros(shape), np.ones(shape), np.zeros(shape), theta)
+
+
+NEURON_BUILDERS: dict[type, Callable[[Any, str, float], NeuronLayer]] = {
+    nir.LIF: _lif, nir.LI: _lif, nir.IF: _if, nir.I: _if, nir.CubaLIF: _cuba, nir.CubaLI: _cuba,
+    nir.Threshold: _threshold}

@@ -7,13 +7,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from spikinghash.retrieval.plots import _pyplot, _save
+from spikinghash.plotting import pyplot, save_png
 
 
 def plot_layers(layers: Sequence[dict[str, Any]], path: Path, title: str) -> Path:
     """Two panels over the neuron layers in graph order: rates (spikes per neuron per step) of the float
     and the integer run, and their spike agreement; ``layers`` are ``hw_sim.json``'s rows."""
-    plt = _pyplot()
+    plt = pyplot()
     x = np.arange(len(layers))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.0, 0.28 * len(layers) + 2), 6.0), sharex=True)
     top.bar(x - 0.2, [r["rate_float"] for r in layers], width=0.4, label="float")
@@ -28,7 +28,7 @@ def plot_layers(layers: Sequence[dict[str, Any]], path: Path, title: str) -> Pat
     bottom.grid(alpha=0.3)
     bottom.set_xticks(x, [_short(r["name"]) for r in layers], rotation=90, fontsize=6)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _short(name: str) -> str:

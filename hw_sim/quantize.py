@@ -7,7 +7,9 @@ unit). Then the threshold is ``vth = rint(S·v_th / 64)`` (Loihi compares ``v > 
 a path's integer weights target ``S·gain·q·W / 64`` (``a_in << 6`` lands in u; q = the
 input quantum for paths from the Input, 1 for spike inputs) as 8-bit mantissas ``<<
 weight_exp``, and the per-step bias ``S·(gain·Σb + leak)`` becomes ``bias_mant << bias_exp``.
-``du = 4095`` (u holds only this step's input), ``dv = round(4096·dt/tau)`` (0 for IF).
+``du = 4095`` (u holds only this step's input; CubaLIF/CubaLI: ``round(4096·dt/tau_syn) − 1``),
+``dv = round(4096·dt/tau)`` (0 for IF and I). Readouts (LI, I, CubaLI) never fire: ``vth = 2**17 − 1``,
+and their positive potential is bounded like the negative one (it is the read value).
 
 ``S`` is the largest value that keeps every integer in range, each bound from the float
 simulation of the calibration frames (``HEADROOM`` = 1/2: calibration maxima use half of
@@ -16,7 +18,7 @@ the 24-bit range, so unseen inputs up to twice as strong neither wrap nor satura
 - threshold: ``vth <= 2**17 - 1``;
 - drive: ``S·max|gain·Σ W·x| <= HEADROOM·2**23`` (u would wrap at 24 bits);
 - negative potential: ``S·max(-H) <= HEADROOM·2**23`` (v would saturate; a positive
-  saturation lies above threshold and changes no spike);
+  saturation lies above threshold and changes no spike; for readouts also ``S·max(H)``);
 - bias: ``S·max|bias| <= 4095·2**7`` (13-bit mantissa, exponent <= 7);
 - weights: ``S·gain·q·max|W| / 64 <= 254·2**7`` (255 for one-signed layers; exponent <= 7).
 
@@ -47,8 +49,9 @@ from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.float_sim import LayerStats, simulate_float
 from spikinghash.hw_sim.graph import CanonicalNet, Path, as_frames, load
 from spikinghash.hw_sim.int_net import WEIGHT_EXP_MAX, IntNet, IntNeuron, IntSynapse, sign_mode
-from spikinghash.hw_sim.neurons import (ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, BIAS_MANT_MIN, DECAY_UNIT,
-                                        UV_MAX, VTH_MAX, VTH_SHIFT, uniform_value)
+from spikinghash.hw_sim.lif_kernel import (ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, BIAS_MANT_MIN, UV_MAX, VTH_MAX,
+                                           VTH_SHIFT)
+from spikinghash.hw_sim.neurons import uniform_value
 
 HEADROOM = 0.5
 MIXED_CAP, SIGNED_CAP = 254, 255  # largest |weight| value of mixed-sign / one-signed 8-bit mantissas
@@ -97,13 +100,18 @@ def layer_scale(net: CanonicalNet, name: str, stats: LayerStats, quantum: float,
                 fixed: float | None = None) -> tuple[float, str]:
     """The largest scale S of layer ``name`` within every integer range, and the bound that set it;
     with ``fixed``, that scale and the bounds it exceeds (module docstring)."""
-    vth = uniform_value(net.neurons[name].threshold, name, "v_threshold")
-    if vth <= 0:
-        raise ConfigError(f"neuron layer {name!r}: v_threshold={vth} must be positive for Loihi's unsigned vth")
-    bounds = {"threshold": VTH_MAX * (1 << VTH_SHIFT) / vth,
-              "drive": HEADROOM * UV_MAX / stats.max_drive if stats.max_drive > 0 else np.inf,
+    layer = net.neurons[name]
+    bounds = {"drive": HEADROOM * UV_MAX / stats.max_drive if stats.max_drive > 0 else np.inf,
               "negative_v": HEADROOM * UV_MAX / -stats.min_h if stats.min_h < 0 else np.inf,
               "bias": BIAS_MANT_MAX * 2.0 ** BIAS_EXP_MAX / stats.max_bias if stats.max_bias > 0 else np.inf}
+    if layer.spiking:
+        vth = uniform_value(layer.threshold, name, "v_threshold")
+        if vth <= 0:
+            raise ConfigError(f"neuron node {name!r} ({layer.kind}): v_threshold={vth} must be positive for "
+                              "Loihi's unsigned vth; supported: thresholds > 0")
+        bounds["threshold"] = VTH_MAX * (1 << VTH_SHIFT) / vth
+    else:  # a readout: the positive potential is what is read, it must not saturate
+        bounds["positive_v"] = HEADROOM * UV_MAX / stats.max_h if stats.max_h > 0 else np.inf
     for path in net.paths[name]:
         w = net.synapses[path.key].weight
         peak = abs(_path_gain(net, path, quantum)) * float(np.abs(w).max(initial=0.0))
@@ -132,7 +140,9 @@ def quantize_net(net: CanonicalNet, stats: dict[str, LayerStats], quantum: float
         if fixed is not None and not (np.isfinite(fixed) and fixed > 0):
             raise ConfigError(f"fixed scale {fixed} of layer {name!r} must be a positive number")
         scale, limit = layer_scale(net, name, stats[name], quantum, fixed)
-        vth = int(np.rint(scale * float(layer.threshold.flat[0]) / (1 << VTH_SHIFT)))
+        if not np.isfinite(scale):
+            scale, limit = 1.0, "nothing (no input, no bias)"
+        vth = int(np.rint(scale * float(layer.threshold.flat[0]) / (1 << VTH_SHIFT))) if layer.spiking else VTH_MAX
         if vth < 1:
             raise ConfigError(f"neuron layer {name!r}: the threshold rounds to 0 at scale {scale:.3g} (bound: "
                               f"{limit}); lower that layer's weights, biases or input range")
@@ -140,11 +150,12 @@ def quantize_net(net: CanonicalNet, stats: dict[str, LayerStats], quantum: float
             syn = net.synapses[path.key]
             target = scale * _path_gain(net, path, quantum) * syn.weight / (1 << ACT_SHIFT)
             values, exp = weight_mantissas(target, sign_mode(syn.weight))
-            kind = "conv" if syn.geometry() is not None and net.lava_delay(path) == 0 else "matrix"
+            kind = "conv" if syn.geometry() is not None and net.lava_delay(path) == 0 and not path.recurrent \
+                else "matrix"
             synapses[path.key] = IntSynapse(values, exp, kind)
         bias = sum(net.synapses[p.key].bias for p in net.paths[name])
         mant, exp = bias_mantissas(scale * (layer.gain * bias + layer.leak))
-        neurons[name] = IntNeuron(DECAY_UNIT - 1, layer.voltage_decay_int(), vth, mant, exp, scale, limit)
+        neurons[name] = IntNeuron(layer.current_decay_int(), layer.voltage_decay_int(), vth, mant, exp, scale, limit)
     return IntNet(net, synapses, neurons, quantum, input_bits, signed)
 
 

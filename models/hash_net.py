@@ -1,4 +1,16 @@
-"""A spiking hashing network: backbone, global average pooling, hash layer, classifier."""
+"""A spiking hashing network: backbone, global average pooling, hash layer, classifier.
+
+The classifier reads one of two inputs (``classifier_input``), the two variants of the
+paper's Table VI:
+
+* ``"code"``: the hash code (Sec. III-F, "feed the hash codes through a classification
+  layer"; Eq. 23 trains it beside L_s). This is "Spikinghash-XL (Hash)".
+* ``"features"``: the pooled backbone features averaged over T, as in Spikingformer's
+  classification head. This is "Spikinghash-XL", trained with L_cls alone (Sec. IV-C,
+  ``task=classify``); its hash layer is then untrained.
+
+Both keep the module name ``classifier``, so a checkpoint of either loads by key.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +34,23 @@ HASH_HEADS: dict[str, Callable[[ArchCfg, int, int], nn.Module]] = {
 }
 
 
+#: What the classification head reads (see the module docstring).
+CLASSIFIER_INPUTS = ("code", "features")
+
+
+def check_classifier_input(value: str) -> str:
+    """``value`` if it names a classifier input, else a :class:`ConfigError`."""
+    if value not in CLASSIFIER_INPUTS:
+        raise ConfigError(f"classifier_input {value!r}; use 'code' (the hash code, Sec. III-F) or "
+                          "'features' (the pooled backbone features, the paper's classification variant)")
+    return value
+
+
+def classifier_width(classifier_input: str, feature_dim: int, hash_bits: int) -> int:
+    """Input width of the classification head: the code's L bits or the features' C channels."""
+    return hash_bits if check_classifier_input(classifier_input) == "code" else feature_dim
+
+
 def _positive_int(name: str, value: Any, hint: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} = {value!r} must be a positive integer; {hint}")
@@ -41,9 +70,9 @@ class SpikingHashNet(nn.Module):
     """``x: [T, B, in_channels, H, W]`` -> :class:`HashOutput` ``(code, mem, logits)``.
 
     Pooled features ``f: [T, B, C]`` (spatial mean of the last stage) feed the hash layer;
-    the classification head reads the code (paper Sec. III-F, "feed the hash codes through
-    a classification layer"). The model is built for one input size (the SWM weights are
-    sized from it) and refuses others.
+    the classification head reads the code ``[B, L]`` or, with ``classifier_input="features"``,
+    ``f`` averaged over T ``[B, C]`` (see the module docstring). The model is built for one
+    input size (the SWM weights are sized from it) and refuses others.
     """
 
     def __init__(
@@ -56,6 +85,7 @@ class SpikingHashNet(nn.Module):
         hash_bits: int,
         num_classes: int,
         hash_head: str = "spiking",
+        classifier_input: str = "code",
     ) -> None:
         super().__init__()
         _positive_int("in_channels", in_channels, "use 2 for DVS polarity frames or 3 for RGB images")
@@ -69,10 +99,11 @@ class SpikingHashNet(nn.Module):
         self.build_args: dict[str, Any] = {
             "in_channels": in_channels, "img_size": (height, width), "T": T,
             "hash_bits": hash_bits, "num_classes": num_classes, "hash_head": hash_head,
+            "classifier_input": check_classifier_input(classifier_input),
         }
         self.backbone = SpikingBackbone(arch, in_channels, T, height, width)
         self.hash_head = HASH_HEADS[hash_head](arch, self.backbone.out_dim, hash_bits)
-        self.classifier = nn.Linear(hash_bits, num_classes)
+        self.classifier = nn.Linear(classifier_width(classifier_input, self.backbone.out_dim, hash_bits), num_classes)
 
     def config(self) -> dict[str, Any]:
         """The resolved configuration (plain data), to be saved next to any outputs."""
@@ -100,7 +131,8 @@ class SpikingHashNet(nn.Module):
         self._check_input(x)
         features = self.backbone(x).mean(dim=(-2, -1))
         code, mem = self.hash_head(features)
-        return HashOutput(code, mem, self.classifier(code))
+        on_code = self.build_args["classifier_input"] == "code"
+        return HashOutput(code, mem, self.classifier(code if on_code else features.mean(dim=0)))
 
 
 def build_hash_net(
@@ -112,6 +144,7 @@ def build_hash_net(
     hash_bits: int = 64,
     num_classes: int = 10,
     hash_head: str = "spiking",
+    classifier_input: str = "code",
     **arch_overrides: Any,
 ) -> SpikingHashNet:
     """Build a :class:`SpikingHashNet`; extra keywords replace fields of ``arch``.
@@ -123,10 +156,10 @@ def build_hash_net(
     if unknown:
         raise ConfigError(
             f"unknown model option(s) {unknown}; the builder takes in_channels, img_size, T, "
-            f"hash_bits, num_classes, hash_head and the architecture fields {sorted(fields)}"
+            f"hash_bits, num_classes, hash_head, classifier_input and the architecture fields {sorted(fields)}"
         )
     arch = dataclasses.replace(arch, **arch_overrides) if arch_overrides else arch
     return SpikingHashNet(
-        arch, in_channels=in_channels, img_size=img_size, T=T,
-        hash_bits=hash_bits, num_classes=num_classes, hash_head=hash_head,
+        arch, in_channels=in_channels, img_size=img_size, T=T, hash_bits=hash_bits,
+        num_classes=num_classes, hash_head=hash_head, classifier_input=classifier_input,
     )

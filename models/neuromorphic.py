@@ -12,7 +12,8 @@ Every operation maps onto the NIR node set of the deployment contract in its can
   and its BN — one ``Affine`` after export (pooling = weights repeated over positions / HW)
   — then the hash LIF neurons; the code is the AND of their spikes over the T steps (Eq. 18).
 
-The classification layer (on the code) only serves training (Eq. 23) and is not exported.
+The classification layer (on the code, or on the pooled features with
+``classifier_input="features"``) only serves training (Eq. 23) and evaluation; it is not exported.
 The models train with the same trainer and losses as the paper models: they are
 :class:`SpikingHashNet` s whose forward (pooling, hash layer, classifier) is inherited.
 """
@@ -27,7 +28,8 @@ from torch import nn
 from spikinghash.errors import ConfigError
 from spikinghash.models.arch_config import SPIKINGHASH_S, SPIKINGHASH_TI
 from spikinghash.models.hash_heads import SpikingHashHead
-from spikinghash.models.hash_net import ImgSize, SpikingHashNet, _image_size, _positive_int
+from spikinghash.models.hash_net import (ImgSize, SpikingHashNet, _image_size, _positive_int, check_classifier_input,
+                                         classifier_width)
 from spikinghash.models.neuromorphic_backbone import NeuromorphicBackbone
 from spikinghash.models.neuromorphic_config import NirArchCfg, NirStageCfg, nir_arch_from_dict, nir_profile
 from spikinghash.models.registry import register_model
@@ -50,6 +52,7 @@ class NeuromorphicHashNet(SpikingHashNet):
         hash_bits: int,
         num_classes: int,
         hash_head: str = "spiking",
+        classifier_input: str = "code",
     ) -> None:
         # SpikingHashNet.__init__ builds the paper backbone; only its attributes are shared.
         nn.Module.__init__(self)
@@ -67,10 +70,11 @@ class NeuromorphicHashNet(SpikingHashNet):
         self.build_args: dict[str, Any] = {
             "in_channels": in_channels, "img_size": (height, width), "T": T,
             "hash_bits": hash_bits, "num_classes": num_classes, "hash_head": hash_head,
+            "classifier_input": check_classifier_input(classifier_input),
         }
         self.backbone = NeuromorphicBackbone(arch, in_channels, height, width)  # type: ignore[assignment]
         self.hash_head = SpikingHashHead(self.backbone.out_dim, hash_bits, arch.hash_neuron, arch.hash_bn)
-        self.classifier = nn.Linear(hash_bits, num_classes)
+        self.classifier = nn.Linear(classifier_width(classifier_input, self.backbone.out_dim, hash_bits), num_classes)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> NeuromorphicHashNet:
@@ -82,21 +86,21 @@ class NeuromorphicHashNet(SpikingHashNet):
 
 def build_nir_hash_net(arch: NirArchCfg, *, in_channels: int = 3, img_size: ImgSize = 32, T: int = 4,
                        hash_bits: int = 64, num_classes: int = 10, hash_head: str = "spiking",
-                       **arch_overrides: Any) -> NeuromorphicHashNet:
+                       classifier_input: str = "code", **arch_overrides: Any) -> NeuromorphicHashNet:
     """Build a :class:`NeuromorphicHashNet`; extra keywords replace fields of ``arch``."""
     fields = {f.name for f in dataclasses.fields(NirArchCfg)}
     unknown = sorted(set(arch_overrides) - fields)
     if unknown:
         raise ConfigError(
             f"unknown model option(s) {unknown}; the builder takes in_channels, img_size, T, "
-            f"hash_bits, num_classes, hash_head and the architecture fields {sorted(fields)}"
+            f"hash_bits, num_classes, hash_head, classifier_input and the architecture fields {sorted(fields)}"
         )
     if "stages" in arch_overrides:  # from a config file: a list of {dim, depth, stride} mappings
         arch_overrides["stages"] = tuple(s if isinstance(s, NirStageCfg) else NirStageCfg(**s)
                                          for s in arch_overrides["stages"])
     arch = dataclasses.replace(arch, **arch_overrides) if arch_overrides else arch
-    return NeuromorphicHashNet(arch, in_channels=in_channels, img_size=img_size, T=T,
-                               hash_bits=hash_bits, num_classes=num_classes, hash_head=hash_head)
+    return NeuromorphicHashNet(arch, in_channels=in_channels, img_size=img_size, T=T, hash_bits=hash_bits,
+                               num_classes=num_classes, hash_head=hash_head, classifier_input=classifier_input)
 
 
 @register_model

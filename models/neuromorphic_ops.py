@@ -17,20 +17,49 @@ The linear operations:
 
 Band layout: a population of ``C`` channels with ``K`` sub-bands each has ``C·K`` channels,
 channel-major (index ``c·K + k``), which is the order grouped convolutions produce.
+
+Each operation owns its NIR conversion: ``to_nir(in_shape)`` beside its float ``forward``
+returns the one NIR weighted node that computes the same map on one step's input
+``[C, H, W]`` (no batch axis, as NIR shapes have none). ``export/nir_export.py`` walks the
+projections and calls it; a subclass (the QAT operations of ``train/qat.py``) inherits it and
+changes what it computes through the same hooks (``scale()``, its parameters).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import nir
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from spikinghash.models.batch_norm import fold_batch_norm
 from spikinghash.models.wave_mixer import channel_mix
 
 #: Name of the network input as a projection source (the NIR ``Input`` node).
 INPUT = "input"
+
+Shape = tuple[int, ...]
+
+
+def _array(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().copy()
+
+
+def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    first, second = (value, value) if isinstance(value, int) else value
+    return int(first), int(second)
+
+
+def conv2d_node(weight: Tensor, bias: Tensor | None, in_shape: Shape, *, stride: Any = 1, padding: Any = 0,
+                dilation: Any = 1, groups: int = 1) -> nir.Conv2d:
+    """A ``nir.Conv2d`` of ``weight [out, in/groups, kh, kw]`` (bias zeros if None) on ``in_shape [C, H, W]``."""
+    b = bias if bias is not None else weight.new_zeros(weight.shape[0])
+    return nir.Conv2d(input_shape=(in_shape[1], in_shape[2]), weight=_array(weight), stride=_pair(stride),
+                      padding=_pair(padding), dilation=_pair(dilation), groups=groups, bias=_array(b))
 
 
 def shift_in_time(x: Tensor, steps: int) -> Tensor:
@@ -82,6 +111,13 @@ class ConvBN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.norm(self.conv(x))
 
+    def to_nir(self, in_shape: Shape) -> nir.NIRNode:
+        """One ``Conv2d`` with the batch norm folded in (running statistics)."""
+        weight, bias = fold_batch_norm(self.conv.weight, self.conv.bias, self.norm)
+        conv = self.conv
+        return conv2d_node(weight, bias, in_shape, stride=conv.stride, padding=conv.padding,
+                           dilation=conv.dilation, groups=conv.groups)
+
 
 class HaarConv(nn.Module):
     """A fixed (untrained) grouped convolution without bias, holding Haar filter taps.
@@ -102,6 +138,11 @@ class HaarConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, None, 1, self.padding, self.dilation, self.groups)
+
+    def to_nir(self, in_shape: Shape) -> nir.NIRNode:
+        """The same grouped ``Conv2d`` without bias."""
+        return conv2d_node(self.weight, None, in_shape, padding=self.padding, dilation=self.dilation,
+                           groups=self.groups)
 
     def extra_repr(self) -> str:
         return f"weight={tuple(self.weight.shape)}, groups={self.groups}, dilation={self.dilation}"
@@ -129,6 +170,12 @@ class HadamardMixer(nn.Module):
         bands = self.weight.shape[0]
         return (x.unflatten(1, (-1, bands)) * self.scale()).flatten(1, 2)
 
+    def to_nir(self, in_shape: Shape) -> nir.NIRNode:
+        """A ``Scale`` of the full input shape ``[C·bands, H, W]``."""
+        scale = self.scale()
+        # NIR shape rules allow no broadcast: repeat the shared weights over the channels.
+        return nir.Scale(scale=_array(scale.repeat(in_shape[0] // scale.shape[0], 1, 1)))
+
 
 class BandMixer(nn.Module):
     """Eqs. 11–12 followed by the undecimated inverse Haar transform of one level.
@@ -153,3 +200,10 @@ class BandMixer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         summed = x.unflatten(1, (-1, self.bands)).sum(2) * self.gain
         return channel_mix(summed, self.weight)
+
+    def to_nir(self, in_shape: Shape) -> nir.NIRNode:
+        """Band sum and mixer as one grouped 1×1 ``Conv2d`` ``[C·bands, H, W] -> [C, H, W]``."""
+        groups, depth, _ = self.weight.shape
+        # out channel n·D + k reads in channel (n·D + d)·bands + band with weight gain·W[n, d, k].
+        kernel = (self.weight.transpose(1, 2) * self.gain).repeat_interleave(self.bands, dim=2)
+        return conv2d_node(kernel.reshape(groups * depth, depth * self.bands, 1, 1), None, in_shape, groups=groups)

@@ -56,4 +56,4 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
 
 def _import_builders() -> None:
     """Import the modules whose import registers builders (idempotent)."""
-    from spikinghash.models import zoo  # noqa: F401  (registers on import)
+    from spikinghash.models import catalog  # noqa: F401  (registers on import)

@@ -1,2 +1,3 @@
-"""Reports: a run's retrieval, hardware-simulation and energy results gathered into report.json,
-report.md and figures (``spikinghash report``), and the end-to-end demo (``spikinghash demo``)."""
+"""Reports: the headline numbers reduced from a run's result files (``sources``), per-layer tables
+(``layers``), figures (``figures``) and report.md (``markdown``). ``pipeline.report`` reads the run
+folder and writes them."""

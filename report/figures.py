@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from spikinghash.retrieval.plots import _pyplot, _save
+from spikinghash.plotting import pyplot, save_png
 
 
 def short_name(name: str) -> str:
@@ -30,12 +30,12 @@ def _finish_layer_bars(fig, ax, names: Sequence[str], xlabel: str, title: str, p
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_firing_rates(rows: Sequence[dict[str, Any]], path: Path, title: str) -> Path:
     """Spikes per neuron per time step of every neuron layer, float model beside integer model."""
-    plt = _pyplot()
+    plt = pyplot()
     names = [r["name"] for r in rows]
     y = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(6.4, 1.6 + 0.22 * len(rows)))
@@ -46,7 +46,7 @@ def plot_firing_rates(rows: Sequence[dict[str, Any]], path: Path, title: str) ->
 
 def plot_energy_layers(rows: Sequence[dict[str, Any]], path: Path, title: str) -> Path:
     """Energy per layer and sample (nJ), MAC part stacked under AC part, float and integer model side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(dict.fromkeys(r["name"] for r in rows))
     y = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(8.0, 1.6 + 0.22 * len(names)))
@@ -72,7 +72,7 @@ def plot_bubbles(points: Sequence[dict[str, Any]], path: Path, title: str) -> Pa
     ``points``: ``{run, kind ("snn" or "ann"), energy_pj, map, params}``; an ANN counterpart is
     drawn hollow at its SNN's mAP, with a dotted line to it.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.4))
     largest = max((p["params"] or 0 for p in points), default=0)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -95,12 +95,12 @@ def plot_bubbles(points: Sequence[dict[str, Any]], path: Path, title: str) -> Pa
     ax.margins(x=0.15, y=0.15)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_pr_curves(curves: dict[str, tuple[Sequence[float], Sequence[float]]], path: Path, title: str) -> Path:
     """Precision against recall over Hamming radius r = 0..L, one line per code source (label -> (P, R))."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.8, 4.0))
     for (label, (precision, recall)), marker in zip(curves.items(), "os^v"):
         ax.plot(recall, precision, marker=marker, markersize=3, label=label)
@@ -108,13 +108,13 @@ def plot_pr_curves(curves: dict[str, tuple[Sequence[float], Sequence[float]]], p
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_similarity_matrices(panels: Sequence[tuple[str, np.ndarray]], classes: Sequence[str],
                              path: Path, title: str) -> Path:
     """Class-by-class matrices ``[C, C]`` on one colour scale 0..1, side by side (paper Fig. 5)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels) + 0.8, 4.1), squeeze=False,
                              layout="constrained")
     image = None
@@ -129,4 +129,4 @@ def plot_similarity_matrices(panels: Sequence[tuple[str, np.ndarray]], classes: 
     fig.suptitle(title, fontsize=9)
     if image is not None:
         fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
-    return _save(fig, path)
+    return save_png(fig, path)

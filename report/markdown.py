@@ -5,11 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spikinghash.energy.markdown import energy_markdown
+
 # Headline key -> (meaning, source file) for the table and the README.
 MEANINGS: dict[str, tuple[str, str]] = {
     "map_float": ("mAP@all of the float (torch) model, query vs database split", "eval.json"),
     "map_integer": ("mAP@all of the integer (Loihi-like) model's codes", "hw_sim.json"),
     "hash_bit_agreement": ("fraction of code bits equal between float and integer model", "hw_sim.json"),
+    "map_integer_ptq": ("integer mAP after post-training quantization (a QAT run: of its source)", "hw_sim.json"),
+    "hash_bit_agreement_ptq": ("hash-bit agreement after post-training quantization", "hw_sim.json"),
+    "energy_pj_per_sample_band": ("energy per sample, lowest to highest of the energy models (pJ)", "energy.json"),
+    "energy_pj_per_sample_ann_int8": ("energy per sample of the same architecture as an int8 ANN, with memory",
+                                      "energy.json"),
     "lava_samples": ("samples run through real Lava (fixed_pt)", "hw_sim.json"),
     "lava_fast_bit_exact": ("every spike of those samples equal in Lava and the fast simulator", "hw_sim.json"),
     "energy_pj_per_sample_float": ("energy per sample, float model's spike rates (45 nm, Eq. 26)", "energy.json"),
@@ -32,6 +39,8 @@ FIGURE_TITLES = {
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, dict) and {"low", "high"} <= set(value):  # the energy band
+        return f"{_fmt(value['low'])} ({value.get('low_model')}) – {_fmt(value['high'])} ({value.get('high_model')})"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -73,8 +82,20 @@ def render_markdown(report: dict[str, Any], run_dir: Path) -> str:
         if r.get("queries") is not None and sim.get("query") != r["queries"]:
             lines += ["", f"**Note:** `map_integer` comes from {sim.get('query')} of the {r['queries']} queries "
                       "(`simulate --limit`); compare it with `hw_sim_map_float`, not with `map_float`."]
+        if r.get("readout") == "classify":
+            lines += ["", f"Classification by the output layer: accuracy float {_fmt(r.get('accuracy_float'))}, "
+                      f"integer {_fmt(r.get('accuracy_integer'))}, Lava {_fmt(r.get('accuracy_lava'))} "
+                      "(query split; Lava on its samples only)."]
     else:
         lines.append("No hw_sim.json.")
+    if r.get("deployed") == "qat":
+        lines += ["", f"**Deployed model: quantization-aware fine-tuned** from `{r.get('qat_source')}`. Post-training "
+                  f"quantization of that source gave integer mAP {_fmt(r.get('map_integer_ptq'))} (float "
+                  f"{_fmt(r.get('map_float_ptq_source'))}) and hash-bit agreement "
+                  f"{_fmt(r.get('hash_bit_agreement_ptq'))}; the deployed model: {_fmt(r.get('map_integer'))} and "
+                  f"{_fmt(r.get('hash_bit_agreement'))}."]
+    if r.get("energy_models"):
+        lines += ["", "## Energy models", "", energy_markdown({"energy_models": r["energy_models"]}).rstrip()]
     if r.get("energy_ratio_ann_over_float") is not None:
         lines += ["", f"The ANN counterpart needs {r['energy_ratio_ann_over_float']:.1f}× the float SNN's energy."]
     if r.get("runs_without_energy"):

@@ -9,11 +9,8 @@ itself (its distance 0 would pull every class towards 1), as in Eq. 19's ``i != 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from spikinghash.errors import DataError
 from spikinghash.retrieval.codes import unpack_codes
 
 
@@ -43,20 +40,3 @@ def hamming_class_similarity(packed: np.ndarray, labels: np.ndarray, bits: int,
     pairs = np.outer(n, n) - np.diag(n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pairs > 0, 1.0 - dist / (bits * np.maximum(pairs, 1)), np.nan)
-
-
-def load_soft_similarity(checkpoint: str | Path) -> np.ndarray | None:
-    """The learned S_soft ``[C, C]`` (after Eq. 20's filter) stored in a run's checkpoint.
-
-    None when the run trained without the soft similarity (``loss.soft_similarity: false``).
-    """
-    from spikinghash.train.checkpoint import load_checkpoint
-
-    state = load_checkpoint(checkpoint)
-    soft = state.get("soft_similarity")
-    if soft is None:
-        return None
-    if "soft" not in soft:
-        raise DataError(f"{checkpoint} holds a soft-similarity state without 'soft'; it was written by "
-                        "another version of spikinghash, train the run again")
-    return soft["soft"].double().numpy()

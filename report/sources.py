@@ -1,6 +1,7 @@
-"""What a report is made of: the result files of one run, read and reduced to report.json's numbers.
+"""What a report is made of: the result files of one run, reduced to report.json's numbers.
 
-A run folder collects one JSON file per pipeline stage; the report uses whichever exist:
+A run folder collects one JSON file per pipeline stage (``pipeline.report`` reads them); the
+report uses whichever exist:
 
 ===============  ==============================================  ====================================
 file             written by                                      gives
@@ -24,16 +25,10 @@ from typing import Any
 
 from spikinghash.errors import DataError
 
-# Each source: file name and the command that writes it ({run} is the run folder).
-SOURCES: dict[str, tuple[str, str]] = {
-    "eval": ("eval.json", "spikinghash eval {run}"),
-    "hw_sim": ("hw_sim.json", "spikinghash simulate {run} --backend fast"),
-    "energy": ("energy.json", "spikinghash energy {run}"),
-}
-
 # report.json's headline keys, always present (null when their source is missing).
 HEADLINE = ("map_float", "map_integer", "hash_bit_agreement", "lava_samples", "lava_fast_bit_exact",
             "energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann",
+            "energy_pj_per_sample_band", "energy_pj_per_sample_ann_int8", "break_even_rate",
             "mean_firing_rate_float", "mean_firing_rate_integer", "wall_seconds")
 
 
@@ -59,29 +54,11 @@ def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from ``path``; :class:`DataError` naming the file when it is not one."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: JSON or UTF-8 decoding
         raise DataError(f"{path} is unreadable ({err}); delete it and run the command that writes it again") from None
     if not isinstance(data, dict):
         raise DataError(f"{path} does not hold a JSON object; delete it and write it again")
     return data
-
-
-def read_sources(run_dir: str | Path) -> RunSources:
-    """Read every source file of ``run_dir`` that exists; note each missing one with its command."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise DataError(f"run folder {run_dir} does not exist; train one with `spikinghash train ... --out {run_dir}`")
-    files: dict[str, dict[str, Any] | None] = {}
-    missing = []
-    for name, (filename, command) in SOURCES.items():
-        path = run_dir / filename
-        files[name] = read_json(path) if path.is_file() else None
-        if files[name] is None:
-            missing.append({"file": filename, "command": command.format(run=run_dir)})
-    if all(v is None for v in files.values()):
-        raise DataError(f"{run_dir} holds none of {', '.join(f for f, _ in SOURCES.values())}; "
-                        f"run `spikinghash eval {run_dir}` first")
-    return RunSources(run_dir, files, missing)
 
 
 def _number(value: Any) -> float | int | None:
@@ -115,7 +92,10 @@ def headline(src: RunSources, map_float_all: float | None) -> dict[str, Any]:
         "lava_samples": _number(lava.get("samples")) if isinstance(lava, dict) else None,
         "lava_fast_bit_exact": lava_bit_exact(src.files.get("hw_sim")),
         **{k: _number(src.get("energy", k)) for k in
-           ("energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann")},
+           ("energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann",
+            "energy_pj_per_sample_ann_int8")},
+        "energy_pj_per_sample_band": src.get("energy", "energy_pj_per_sample_band"),
+        "break_even_rate": src.get("energy", "break_even_rate"),
         **firing,
         "wall_seconds": None,
     }
@@ -135,8 +115,11 @@ def details(src: RunSources) -> dict[str, Any]:
                 "lava_seconds_per_sample_after_startup": lava.get("seconds_per_sample_after_startup"),
                 "fast_samples_per_s": lava.get("fast_samples_per_s"),
                 "fast_over_lava": lava.get("speedup"),
-                "hw_sim_wall_seconds": hw.get("wall_seconds")})
+                "hw_sim_wall_seconds": hw.get("wall_seconds"), "readout": hw.get("readout", "hash" if hw else None),
+                "accuracy_float": hw.get("accuracy_float"), "accuracy_integer": hw.get("accuracy_integer"),
+                "accuracy_lava": hw.get("accuracy_lava")})
     out["energy_pj_per_sample_hardware"] = _number(src.get("energy", "energy_pj_per_sample_hardware"))
+    out["energy_models"] = src.get("energy", "energy_models")  # report.md renders its table (energy.markdown)
     e_float = _number(src.get("energy", "energy_pj_per_sample_float"))
     e_ann = _number(src.get("energy", "energy_pj_per_sample_ann"))
     out["energy_ratio_ann_over_float"] = e_ann / e_float if e_float and e_ann is not None else None

@@ -134,7 +134,7 @@ def load_npz(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> dict[
             return {k: npz[k] for k in keys}
     except FileNotFoundError:
         raise DataError(f"{what} {path} does not exist; create it first") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # EOFError: an empty file
         raise DataError(f"{what} {path} is unreadable ({err}); delete it and write it again") from None
 
 

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import pickletools
 import random
+import re
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -87,18 +90,87 @@ def save_checkpoint(run_dir: str | os.PathLike, state: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint with ``torch.load(weights_only=True)``; a clear error if it is unusable."""
+def _first_line(err: BaseException) -> str:
+    """``Type: message`` on one line; of a weights-only refusal only the loader's reason (torch's advice
+    around it, to load with ``weights_only=False``, would run the file's code)."""
+    text = str(err)
+    reason = re.search(r"(WeightsUnpickler error:.*)", text)
+    text = reason.group(1) if reason else " ".join(text.split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _pickled_globals(path: Path, limit: int = 5) -> list[str]:
+    """The importable names (``posix.system``) the pickle in ``path`` would call or build, read with
+    ``pickletools`` (which only parses opcodes and executes nothing); a torch zip's ``data.pkl`` is read."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                member = next((n for n in zf.namelist() if n.endswith("data.pkl")), None)
+                data = zf.read(member) if member is not None else b""
+        else:
+            data = path.read_bytes()
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return []
+    found: list[str] = []
+    strings: list[str] = []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if isinstance(arg, str):
+                strings.append(arg)
+            if op.name in ("GLOBAL", "INST") and isinstance(arg, str):
+                found.append(arg.replace(" ", "."))
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(f"{strings[-2]}.{strings[-1]}")
+    except Exception:  # noqa: BLE001 - a truncated pickle: the names seen so far
+        pass
+    # torch's own rebuild functions and storages are what weights-only loading accepts
+    foreign = [g for g in dict.fromkeys(found) if not g.startswith(("torch.", "collections.OrderedDict"))]
+    return foreign[:limit]
+
+
+def _usable(path: Path) -> bool:
+    """Whether ``path`` loads safely as a checkpoint of this format (the fallback offered for a damaged one)."""
+    try:
+        return _read(path).get("format") == FORMAT
+    except Exception:  # noqa: BLE001 - any failure: not offered
+        return False
+
+
+def _read(path: Path) -> Any:
+    with warnings.catch_warnings():  # torch warns about pickle protocols it reads fine
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_checkpoint(path: str | os.PathLike, *,
+                    missing_hint: str = "start the run without --resume, or check --out",
+                    keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)``; a :class:`DataError` naming the file if it is
+    missing (``missing_hint``: the fix to suggest), damaged, foreign, lacking one of ``keys`` (``"model"``: a
+    state dict of tensors), or holding anything but tensors and plain Python values (refused, never run)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"no checkpoint at {path}; start the run without --resume, or check --out")
+        raise DataError(f"no checkpoint at {path}; {missing_hint}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as err:
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"checkpoint {path} is unreadable ({detail}); resume from {PREVIOUS} "
-                        f"by renaming it to {CHECKPOINT}, or start again") from None
+        state = _read(path)
+    except Exception as err:  # noqa: BLE001 - torch.load raises OSError, EOFError, KeyError, RuntimeError, ...
+        refused = _pickled_globals(path) if isinstance(err, pickle.UnpicklingError) else []
+        if refused:
+            # Not torch's own advice (weights_only=False would run the file's code), nor checkpoint.prev.pt:
+            # whoever could plant this file could plant that one.
+            raise DataError(f"checkpoint {path} holds code or Python objects ({', '.join(refused)}), not only tensors; it "
+                            "was refused for safety and nothing in it was run. Do not open it with other tools; "
+                            "use a checkpoint you trained yourself (spikinghash train)") from None
+        prev = path.with_name(PREVIOUS)
+        fix = (f"resume from {prev} (it loads) by renaming it to {CHECKPOINT}, or train the run again"
+               if path.name == CHECKPOINT and _usable(prev) else "train the run again")
+        raise DataError(f"checkpoint {path} is unreadable: truncated or corrupt ({_first_line(err)}); {fix}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise DataError(f"checkpoint {path} was not written by this version of spikinghash "
-                        f"(format {state.get('format') if isinstance(state, dict) else '?'}); start the run again")
+                        f"(format {state.get('format') if isinstance(state, dict) else '?'}); train the run again")
+    lacking = [k for k in keys if k not in state]
+    if lacking or ("model" in keys and not (isinstance(state["model"], dict)
+                                            and all(isinstance(t, torch.Tensor) for t in state["model"].values()))):
+        raise DataError(f"checkpoint {path} lacks {', '.join(lacking) or 'proper model weights'}; it was not "
+                        "written by `spikinghash train`, train the run again")
     return state

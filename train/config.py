@@ -33,6 +33,12 @@ Defaults and why (the paper is silent where no section is cited):
   these are the defaults of DeepHash-pytorch's DCH, the Cauchy loss TransHash adopts.
 * ``eval_every=10`` epochs (and the last), ``map_k="all"``: dvs-digits' database is
   small enough to rank completely.
+* ``task="hash"``: the retrieval model of Eq. 24, its classifier on the hash code
+  ("Spikinghash-XL (Hash)" in Table VI). ``task="classify"`` is the paper's classification
+  variant (Tables VI-XII): the classifier reads the pooled backbone features and L_cls
+  (Eq. 23) is the whole loss (Sec. IV-C: "we optimized the model using only the
+  classification loss"); ``loss.*`` weights and the soft similarity are then unused, and
+  the hash layer stays as initialised.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from spikinghash.atomic_io import atomic_open
 from spikinghash.errors import ConfigError
 
 OPTIMIZERS = ("adamw", "adamp")
+TASKS = ("hash", "classify")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -75,12 +82,13 @@ class TrainConfig:
     ``batch_size`` is the global batch over all processes; ``warmup_epochs`` and
     ``warmup_steps`` (optimizer steps) are alternatives, at most one non-zero.
     ``eval_every``: epochs between retrieval evaluations (0: never; the last epoch
-    always counts when > 0).
+    always counts when > 0). ``task``: one of :data:`TASKS` (see the module docstring).
     """
 
     model: str | None = None
     data: str | None = None
     bits: int | None = None
+    task: str = "hash"
     data_root: str | None = None
     data_options: dict[str, Any] = field(default_factory=dict)
     model_options: dict[str, Any] = field(default_factory=dict)
@@ -243,21 +251,26 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; check the path given to --config")
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not text (YAML or TOML); give a settings file, "
+                          "e.g. configs/demo.yaml") from None
     try:
         if path.suffix in (".yaml", ".yml"):
             data = yaml.safe_load(text)
         elif path.suffix == ".toml":
             data = tomllib.loads(text)
         else:
-            raise ConfigError(f"config file {path} must end in .yaml, .yml or .toml")
+            raise ConfigError(f"config file {path} must end in .yaml, .yml or .toml; rename it to say which")
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
         detail = " ".join(str(err).split())
         raise ConfigError(f"config file {path} does not parse ({detail}); fix its syntax") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of settings, not a {type(data).__name__}")
+        raise ConfigError(f"config file {path} must hold a mapping of settings, not a {type(data).__name__}; "
+                          "write one `key: value` per line (see configs/demo.yaml)")
     return data
 
 
@@ -323,6 +336,8 @@ def check_config(cfg: TrainConfig) -> None:
     _require(cfg.epochs >= 1, f"epochs={cfg.epochs}; train for at least 1 epoch")
     _require(cfg.batch_size >= 2, f"batch_size={cfg.batch_size}; the pairwise loss needs at least 2 samples per batch")
     _require(0 <= cfg.seed < 2**32, f"seed={cfg.seed}; use an integer from 0 to 2**32 - 1")
+    _require(cfg.task in TASKS, f"task={cfg.task!r}; use task=hash (retrieval, Eq. 24) or task=classify "
+                                "(classification head on the pooled features, L_cls only)")
     _require(cfg.device in DEVICES, f"device={cfg.device!r}; use one of {', '.join(DEVICES)}")
     _require(cfg.optimizer in OPTIMIZERS, f"optimizer={cfg.optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
     _require(0 < cfg.lr < float("inf"), f"lr={cfg.lr}; the learning rate must be positive, e.g. lr=0.005")

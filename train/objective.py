@@ -5,6 +5,9 @@
   ``alpha * L_s + beta * L_cls``, with L_s the pair likelihood (Eq. 22) against M_soft
   from the dynamic soft similarity (Eqs. 19-21), or against M_hard when
   ``loss.soft_similarity`` is off.
+* The classification variant of a spiking hashing network (``task=classify``): L_cls
+  (Eq. 23) alone on the classifier over the pooled features (Sec. IV-C). The hash layer
+  is frozen: no term reaches it.
 * TransHash: its Cauchy pair and quantization losses per hash head (TransHash Eqs. 8-12)
   on the continuous codes. TransHash has no classification loss, so its classifier is
   frozen (no parameter outside the objective) and its train accuracy is not reported.
@@ -103,24 +106,11 @@ class SpikinghashObjective:
             self.soft.load_state_dict(state)
 
 
-class TransHashObjective:
-    """TransHash Eqs. 11-12 over the model's hash heads, on M_hard."""
-
-    descriptions = {"cauchy": "TransHash Cauchy loss (pair + lam * quantization, Eqs. 9-12)"}
-    uses_logits = False
-
-    def __init__(self, branches: list[slice], gamma: float, lam: float) -> None:
-        self.branches, self.gamma, self.lam = branches, gamma, lam
+class _Stateless:
+    """The hooks of an objective that keeps no state between steps (no epoch schedule, nothing to save)."""
 
     def begin_epoch(self, epoch: int) -> None:
         pass
-
-    def terms(self, local: HashOutput, labels: Tensor, glob: HashOutput, glob_labels: Tensor) -> LossTerms:
-        loss = transhash_loss(glob.mem, hard_similarity(glob_labels), self.branches, self.gamma, self.lam)
-        return LossTerms(pair={"cauchy": loss}, sample={})
-
-    def combine(self, terms: dict[str, Tensor]) -> Tensor:
-        return terms["cauchy"]
 
     def observe(self, glob: HashOutput, glob_labels: Tensor) -> None:
         pass
@@ -135,7 +125,40 @@ class TransHashObjective:
         pass
 
 
+class ClassificationObjective(_Stateless):
+    """Sec. IV-C: the classification loss L_cls (Eq. 23) alone, on ``logits``."""
+
+    descriptions = {"cls": "classification loss L_cls (Eq. 23)"}
+    uses_logits = True
+
+    def terms(self, local: HashOutput, labels: Tensor, glob: HashOutput, glob_labels: Tensor) -> LossTerms:
+        return LossTerms(pair={}, sample={"cls": classification_loss(local.logits, labels)})
+
+    def combine(self, terms: dict[str, Tensor]) -> Tensor:
+        return terms["cls"]
+
+
+class TransHashObjective(_Stateless):
+    """TransHash Eqs. 11-12 over the model's hash heads, on M_hard."""
+
+    descriptions = {"cauchy": "TransHash Cauchy loss (pair + lam * quantization, Eqs. 9-12)"}
+    uses_logits = False
+
+    def __init__(self, branches: list[slice], gamma: float, lam: float) -> None:
+        self.branches, self.gamma, self.lam = branches, gamma, lam
+
+    def terms(self, local: HashOutput, labels: Tensor, glob: HashOutput, glob_labels: Tensor) -> LossTerms:
+        loss = transhash_loss(glob.mem, hard_similarity(glob_labels), self.branches, self.gamma, self.lam)
+        return LossTerms(pair={"cauchy": loss}, sample={})
+
+    def combine(self, terms: dict[str, Tensor]) -> Tensor:
+        return terms["cauchy"]
+
+
 def _spikinghash(model: nn.Module, cfg: TrainConfig, num_classes: int) -> Objective:
+    if cfg.task == "classify":
+        model.hash_head.requires_grad_(False)
+        return ClassificationObjective()
     soft = DynamicSoftSimilarity(num_classes, cfg.epochs, cfg.loss.tau) if cfg.loss.soft_similarity else None
     return SpikinghashObjective(cfg.loss.alpha, cfg.loss.beta, soft)
 
@@ -150,6 +173,32 @@ OBJECTIVES: dict[type, Callable[[nn.Module, TrainConfig, int], Objective]] = {
     SpikingHashNet: _spikinghash,
     TransHash: _transhash,
 }
+
+#: Whether a family's objective trains its classifier (TransHash's stays at its initialisation).
+TRAINS_CLASSIFIER: dict[type, bool] = {SpikingHashNet: True, TransHash: False}
+
+#: Model build arguments each task needs (``train.trainer.build_model`` adds them).
+TASK_MODEL_OPTIONS: dict[str, dict[str, Any]] = {
+    "hash": {},
+    "classify": {"classifier_input": "features"},  # Table VI's "Spikinghash-XL", not "(Hash)"
+}
+
+
+def task_model_options(cfg: TrainConfig) -> dict[str, Any]:
+    """Build arguments for ``cfg.task``; refuses task=classify for the TransHash models (``transhash*``), whose
+    builders would otherwise reject ``classifier_input`` with a message that does not name the task."""
+    if cfg.task == "classify" and str(cfg.model).startswith("transhash"):
+        raise ConfigError(f"task=classify needs a spiking hashing network, not {cfg.model}: TransHash has no "
+                          "classification loss; use task=hash")
+    return dict(TASK_MODEL_OPTIONS[cfg.task])
+
+
+def classifier_trained(model: nn.Module) -> bool:
+    """True when training ``model``'s family fits its classifier (its logits mean something)."""
+    for cls in type(model).__mro__:
+        if cls in TRAINS_CLASSIFIER:
+            return TRAINS_CLASSIFIER[cls]
+    return False
 
 
 def build_objective(model: nn.Module, cfg: TrainConfig, num_classes: int) -> Objective:

@@ -10,9 +10,9 @@ RUN_DIR layout (written by the main process only):
   (query vs database, None on epochs without evaluation), ``eval_s``, and the
   objective's status (``soft_lambda`` for Spikinghash)
 - ``checkpoint.pt``, ``checkpoint.prev.pt``: see ``train/checkpoint.py``
-- ``qat.json`` (quantization-aware runs only, written by ``spikinghash qat``): the fixed
-  integer grid the model is fake-quantized on (``train/qat.py``); every model built for
-  this folder has it attached
+
+A quantization-aware fine-tuning (``spikinghash qat``) is an ordinary run whose model is built
+on a fixed integer grid (``train(..., grid=...)``); the pipeline keeps that grid beside the run.
 
 Determinism: the data order of epoch e is a permutation seeded by ``seed + e``
 (``DistributedSampler``), every step sees a full global batch (the few samples left
@@ -40,13 +40,15 @@ from spikinghash.data.frames import FrameDataset, collate_time_major
 from spikinghash.data.registry import DatasetInfo, load_split
 from spikinghash.errors import ConfigError, UserError
 from spikinghash.models import create_model
+from spikinghash.models.fake_quant import QatGrid
 from spikinghash.models.outputs import HashOutput
+from spikinghash.models.qat import attach_grid
 from spikinghash.train import distributed as D
 from spikinghash.train.checkpoint import (CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint,
                                           seed_everything)
 from spikinghash.train.config import TrainConfig, check_config, config_from_dict, write_config
-from spikinghash.train.evaluation import retrieval_map
-from spikinghash.train.objective import Objective, build_objective
+from spikinghash.train.encode import retrieval_map
+from spikinghash.train.objective import Objective, build_objective, task_model_options
 from spikinghash.train.optim import build_optimizer, build_scheduler
 
 METRICS = "metrics.jsonl"
@@ -85,21 +87,18 @@ def load_data(cfg: TrainConfig, env: D.DistEnv) -> RunData:
     return RunData(train.info, num_classes, frames["train"], frames.get("query"), frames.get("database"))
 
 
-def build_model(cfg: TrainConfig, data: RunData, run_dir: str | Path | None = None) -> nn.Module:
+def build_model(cfg: TrainConfig, data: RunData, grid: QatGrid | None = None) -> nn.Module:
     """The registered model sized for the data (channels, frame size, classes), fake-quantized on
-    ``run_dir/qat.json`` when the run folder holds one (``train/qat.py``)."""
+    ``grid`` for quantization-aware fine-tuning (``models/qat.py``)."""
     if data.info.sensor_size is None:
         raise ConfigError(f"dataset {cfg.data} does not state its frame size; check its files")
     width, height, channels = data.info.sensor_size
     img_size: int | tuple[int, int] = height if height == width else (height, width)
     model = create_model(str(cfg.model), in_channels=channels, img_size=img_size, T=cfg.T,
-                         hash_bits=int(cfg.bits), num_classes=data.num_classes, **cfg.model_options)
-    if run_dir is not None:
-        from spikinghash.train.qat import attach_grid, read_grid
-
-        grid = read_grid(run_dir)
-        if grid is not None:
-            attach_grid(model, grid, str(cfg.model))
+                         hash_bits=int(cfg.bits), num_classes=data.num_classes,
+                         **{**task_model_options(cfg), **cfg.model_options})
+    if grid is not None:
+        attach_grid(model, grid, str(cfg.model))
     return model
 
 
@@ -118,13 +117,14 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, env: D.DistEnv, device: torch.device,
                  resume: bool, progress: bool, init_from: Mapping[str, Tensor] | None = None,
+                 grid: QatGrid | None = None,
                  data: RunData | None = None) -> None:
         self.cfg, self.run_dir, self.env, self.device = cfg, run_dir, env, device
         self.progress = progress and env.is_main
         saved = self._previous_run(resume)
         seed_everything(cfg.seed)
         self.data = data if data is not None else load_data(cfg, env)
-        self.model = build_model(cfg, self.data, run_dir)
+        self.model = build_model(cfg, self.data, grid)
         if saved is None and init_from is not None:  # fine-tuning (spikinghash qat): start from those weights
             self.model.load_state_dict(init_from)
         self.model = self.model.to(device)
@@ -321,11 +321,13 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
-          init_from: Mapping[str, Tensor] | None = None,
+          init_from: Mapping[str, Tensor] | None = None, grid: QatGrid | None = None,
           data: RunData | None = None) -> dict[str, Any] | None:
     """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``); the last epoch's metrics.
 
-    ``init_from``: the model state dict a fresh run starts from (fine-tuning). ``data``: the splits already loaded for ``cfg`` (``load_data``), else loaded here.
+    ``init_from``: the model state dict a fresh run starts from (fine-tuning). ``grid``: the fixed integer
+    grid of a quantization-aware fine-tuning (``models/qat.py``). ``data``: the splits already loaded for
+    ``cfg`` (``load_data``), else loaded here.
 
     Runs as one process, or as one of several under torchrun (see ``train/distributed.py``).
     """
@@ -334,6 +336,6 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     device = D.resolve_device(cfg.device, env)
     joined = D.init_process_group(env, device)
     try:
-        return Trainer(cfg, Path(run_dir), env, device, resume, progress, init_from, data).fit()
+        return Trainer(cfg, Path(run_dir), env, device, resume, progress, init_from, grid, data).fit()
     finally:
         D.shutdown(joined)

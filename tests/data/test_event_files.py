@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikinghash.data.event_files import check_record_size, dataset_root, events_from_columns
+from spikinghash.data.event_files import (
+    check_record_size,
+    dataset_root,
+    events_from_columns,
+    integer_column,
+    padded_frame,
+    place_in_frame,
+)
 from spikinghash.data.events import EVENT_DTYPE
 from spikinghash.errors import DataError
 
@@ -63,3 +70,22 @@ def test_record_size_checks(tmp_path: Path) -> None:
         check_record_size(f, 20, 8, "X")
     with pytest.raises(DataError, match="cannot be read"):
         check_record_size(tmp_path / "missing.bin", 0, 8, "X")
+
+
+def test_padded_frame_rounds_each_side_up_to_16_and_centres_the_sensor() -> None:
+    assert padded_frame((240, 180, 2)) == ((240, 192, 2), (0, 6))
+    assert padded_frame((346, 260, 2)) == ((352, 272, 2), (3, 6))
+    assert padded_frame((128, 128, 2)) == ((128, 128, 2), (0, 0))
+    assert padded_frame((33, 17, 1), multiple=8) == ((40, 24, 1), (3, 3))
+    ev = events_from_columns(np.array([0, 5]), np.array([1, 2]), np.array([0, 1]), np.array([0, 1]), (6, 3, 2), "f")
+    assert place_in_frame(ev, (3, 6)).tolist() == [(3, 7, 0, 0), (8, 8, 1, 1)]
+    assert ev.tolist() == [(0, 1, 0, 0), (5, 2, 1, 1)]  # the input is left alone
+
+
+def test_integer_column_takes_whole_numbers_of_any_type_and_refuses_the_rest() -> None:
+    assert integer_column(np.array([[1.0], [2.0]]), "x", "f").tolist() == [1, 2]
+    assert integer_column(np.array([True, False]), "p", "f").tolist() == [1, 0]
+    with pytest.raises(DataError, match="`t` must hold whole numbers"):
+        integer_column(np.array([0.5]), "t", "f")
+    with pytest.raises(DataError, match="`x` holds <U1 values"):
+        integer_column(np.array(["a"]), "x", "f")

@@ -84,3 +84,18 @@ def test_loader_batches_are_time_major() -> None:
     np.testing.assert_array_equal(x[:, 1].numpy(), events_to_frames(split[1][0], (6, 5, 2), 4))
     x2, _ = collate_time_major([ds[0], ds[1]])
     assert x2.shape == (4, 2, 2, 5, 6)
+
+
+def test_frame_cache_stops_at_its_budget_and_frames_stay_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    split = _TinySplit()
+    one = events_to_frames(split[0][0], (6, 5, 2), 4).nbytes  # 4 x 2 x 5 x 6 int16 = 480 bytes
+    ds = FrameDataset(split, 4, cache_mb=2.5 * one / 2**20)
+    frames = [ds.frames(i) for i in range(5)]
+    assert sorted(ds._cache) == [0, 1]  # room for two samples' frames
+    for i in range(5):
+        np.testing.assert_array_equal(ds.frames(i), frames[i])
+        np.testing.assert_array_equal(frames[i], events_to_frames(split[i][0], (6, 5, 2), 4))
+    monkeypatch.setenv("SPIKINGHASH_FRAME_CACHE_MB", "0")
+    none = FrameDataset(split, 4)
+    none.frames(0)
+    assert none._cache == {}

@@ -45,6 +45,7 @@ def test_energy_writes_json_and_png_then_uses_integer_counts(tiny_run: Path, cap
     ann = sum(4.6 * l["flops"] for l in s["float"]["layers"])
     assert s["energy_pj_per_sample_ann"] == pytest.approx(ann)
     assert s["hardware"]["target"] == "loihi" and s["hardware"]["spike_counts"] == "float"
+    _check_models(tiny_run, s, "float")
 
     # Integer counts as the deploy step writes them: 4 samples, every neuron fires once per sample.
     _write_counts(tiny_run, {n["name"] for n in s["float"]["neurons"]})
@@ -54,15 +55,35 @@ def test_energy_writes_json_and_png_then_uses_integer_counts(tiny_run: Path, cap
     e_int = sum(4.6 * l["mac_count"] + 0.9 * l["flops"] * (0 if l["mac_count"] else 1) for l in s2["float"]["layers"])
     assert s2["energy_pj_per_sample_integer"] == pytest.approx(e_int)  # R × T = 1: SOP = FLOPs
     assert s2["hardware"]["spike_counts"] == "integer"
+    _check_models(tiny_run, s2, "integer")
+    ours = s2["energy_models"]["models"]["eq26_ours"]["energy_pj_per_sample"]
+    assert ours == pytest.approx(s2["energy_pj_per_sample_integer"])  # our counting, unchanged
+
+
+def _check_models(run: Path, s: dict, view: str) -> None:
+    """The energy models' keys: band = lowest and highest model, counterparts, break-even rates, PNGs."""
+    sec = s["energy_models"]
+    assert sec["spike_counts"] == view and sec["input_kind"] == "event_frames"
+    by_model = s["energy_pj_per_sample_by_model"]
+    assert set(by_model) == {"eq26_paper", "eq26_ours", "mem45", "loihi"}
+    band = s["energy_pj_per_sample_band"]
+    assert band["low"] == min(by_model.values()) == by_model[band["low_model"]]
+    assert band["high"] == max(by_model.values()) == by_model[band["high_model"]]
+    assert s["energy_pj_per_sample_ann_int8"] == sec["counterparts"]["ann_int8"]["energy_pj_per_sample"] > 0
+    assert set(s["break_even_rate"]) == set(by_model)
+    assert s["energy_pj_per_sample_hardware"] == pytest.approx(
+        sec["models"]["loihi"]["by_cause_pj"]["synaptic"] + sec["models"]["loihi"]["by_cause_pj"]["neuron"])
+    for png in ("energy_models.png", "energy_break_even.png"):
+        assert (run / png).stat().st_size > 0
 
 
 def _write_counts(run: Path, layers: set[str]) -> None:
     """``hw_sim_counts.npz`` with 4 spikes per neuron over 4 samples, in each layer's neuron shape."""
     from spikinghash.export.nir_export import export_nir
     from spikinghash.hw_sim.graph import load
-    from spikinghash.train.run_dir import load_trained
+    from spikinghash.pipeline.run_dir import load_run
 
-    trained = load_trained(run)
+    trained = load_run(run)
     net = load(export_nir(trained.model, run / "scratch.nir", T=2))
     arrays = {f"integer/{n}": np.full(layer.shape, 4, np.int64) for n, layer in net.neurons.items()}
     assert set(net.neurons) == layers

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from spikinghash.errors import ConfigError
 from spikinghash.export.nir_check import check_canonical, type_check
 from spikinghash.export.nir_executable import load_executable
-from spikinghash.export.nir_export import CONVERTERS, export_nir, fold_batch_norm, hash_affine
+from spikinghash.export.nir_export import export_nir, fold_batch_norm, hash_affine
 from spikinghash.models import HashOutput, create_model
 from spikinghash.models.hash_heads import SpikingHashHead
 from spikinghash.models.lif import LIF, LIFParams, MembraneLIF
@@ -125,6 +125,10 @@ def test_file_reads_back_typed_and_canonical(exported_ti: tuple[NeuromorphicHash
     info = graph.metadata["spikinghash"]
     assert info["model"] == "spikinghash_ti_nir" and int(info["bits"]) == 32
     assert list(info["input_shape"]) == [2, 32, 32]
+    # Consumers found by trying them: nirtorch runs it; snnTorch's importer has no grouped conv, Scale, Delay.
+    consumers = graph.metadata["consumers"]
+    assert consumers["nirtorch"] == "yes" and consumers["snntorch.import_nir"].startswith("no: ")
+    assert "no Delay node in its importer" in consumers["snntorch.import_nir"]
 
 
 def test_node_list_of_ti(exported_ti: tuple[NeuromorphicHashNet, Path]) -> None:
@@ -179,7 +183,7 @@ def test_batch_norm_folded_into_the_conv_equals_torch_batch_norm() -> None:
     op = ConvBN(4, 6, 3, stride=2).double().eval()
     with torch.no_grad():
         _random_stats(op.norm, gen)
-    node = CONVERTERS[ConvBN](op, (4, 9, 9))
+    node = op.to_nir((4, 9, 9))
     x = torch.randn(2, 4, 9, 9, generator=gen, dtype=torch.float64)
     folded = F.conv2d(x, torch.from_numpy(node.weight), torch.from_numpy(node.bias), node.stride, node.padding)
     torch.testing.assert_close(folded, op(x), rtol=1e-12, atol=1e-12)

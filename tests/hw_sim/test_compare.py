@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import DataError
-from spikinghash.hw_sim.compare import bit_exactness, codes_map, compare_float_int, hash_agreement, layer_agreement
+from spikinghash.hw_sim.compare import bit_exactness, compare_float_int, hash_agreement, layer_agreement
+from spikinghash.pipeline.simulate import codes_map  # mAP of code sets: the simulate stage's
 from spikinghash.hw_sim.readout import hash_codes
 
 

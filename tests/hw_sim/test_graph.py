@@ -59,9 +59,9 @@ def _edit(graph: nir.NIRGraph, nodes: dict | None = None, add: list | None = Non
 def _bad_graph(g, case: str) -> tuple[nir.NIRGraph, str]:
     base, sh = g.chain(), (3,)
     cases = {
-        "unsupported node": lambda: (_edit(base, {"n1": nir.CubaLIF(
-            tau_syn=np.ones(sh), tau_mem=np.ones(sh), r=np.ones(sh), v_leak=np.zeros(sh),
-            v_threshold=np.ones(sh))}), "n1"),
+        "unsupported node": lambda: (_edit(base, {"n1": nir.Conv1d(
+            input_shape=3, weight=np.ones((1, 1, 1)), stride=1, padding=0, dilation=1, groups=1,
+            bias=np.zeros(1))}), "n1"),
         "two weighted nodes": lambda: (_edit(base, {"extra": nir.Affine(weight=np.eye(3), bias=np.zeros(3))},
                                              [("a0", "extra"), ("extra", "n1")], [("a0", "n1")]), "a0"),
         "neuron into neuron": lambda: (_edit(base, {"n1b": g.lif(sh)}, [("n1", "n1b"), ("n1b", "a1")],

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.neurons import NEURON_BUILDERS, NeuronLayer
+from spikinghash.hw_sim.neurons import NEURON_BUILDERS, IntNeuron
 
 DT = 1e-3
 
@@ -21,7 +21,7 @@ def test_lif_float_run_is_nirs_euler_step() -> None:
                    v_threshold=rng.uniform(0.5, 1.5, shape), v_reset=np.zeros(shape))
     layer = NEURON_BUILDERS[nir.LIF](node, "n", DT)
     current = rng.normal(0.5, 1.0, (20, 3, *shape))
-    spikes, h = layer.float_run(torch.as_tensor(current))
+    spikes, h, _ = layer.float_run(torch.as_tensor(current))
     for b in range(3):
         for i in range(shape[0]):
             v = 0.0
@@ -37,10 +37,27 @@ def test_lif_float_run_is_nirs_euler_step() -> None:
 def test_if_float_run_integrates_without_leak() -> None:
     node = nir.IF(r=np.array([0.5, 2.0]), v_threshold=np.array([1.0, 1.0]), v_reset=np.zeros(2))
     layer = NEURON_BUILDERS[nir.IF](node, "n", DT)
-    spikes, h = layer.float_run(torch.full((4, 1, 2), 0.6, dtype=torch.float64))
+    spikes, h, _ = layer.float_run(torch.full((4, 1, 2), 0.6, dtype=torch.float64))
     # neuron 0: 0.3, 0.6, 0.9, 1.2 -> fires at t=3; neuron 1: 1.2 fires every step
     assert spikes[:, 0, 0].tolist() == [0, 0, 0, 1] and spikes[:, 0, 1].tolist() == [1, 1, 1, 1]
     np.testing.assert_allclose(h[:, 0, 0].numpy(), [0.3, 0.6, 0.9, 1.2])
+
+
+def test_integrator_readout_never_fires_and_integrates_per_step() -> None:
+    layer = NEURON_BUILDERS[nir.I](nir.I(r=np.array([0.5, -2.0])), "n", DT)
+    trace = layer.float_run(torch.full((4, 1, 2), 0.6, dtype=torch.float64))
+    np.testing.assert_allclose(trace.h[:, 0].numpy(), [[0.3, -1.2], [0.6, -2.4], [0.9, -3.6], [1.2, -4.8]])
+    assert trace.spikes.sum() == 0 and not layer.spiking and layer.voltage_decay_int() == 0
+
+
+def test_current_decay_of_cubalif() -> None:
+    def cuba(tau_syn):
+        n = np.ones(2)
+        return nir.CubaLIF(tau_syn=tau_syn * DT * n, tau_mem=2 * DT * n, r=n, v_leak=0 * n, v_threshold=n)
+    assert NEURON_BUILDERS[nir.CubaLIF](cuba(4.0), "n", DT).current_decay_int() == 1023  # round(4096 / 4) - 1
+    assert NEURON_BUILDERS[nir.CubaLIF](cuba(1.0), "n", DT).current_decay_int() == 4095  # no synaptic memory
+    assert NEURON_BUILDERS[nir.LIF](nir.LIF(tau=2 * DT * np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
+                                            v_threshold=np.ones(2)), "n", DT).current_decay_int() == 4095
 
 
 def lava_lif_by_hand(hand, a_in: np.ndarray, du: int, dv: int, vth: int, bias: list[int], reset_step: int):
@@ -64,9 +81,10 @@ def test_fixed_run_matches_lavas_equations_by_hand(hand, du: int, dv: int, reset
     a_in = rng.integers(-30_000, 60_000, (12, 5))
     a_in[4, 0] = 2**26  # a_in << 6 overflows int32
     a_in[6, 1] = 140_000  # u passes 2**23 and wraps
-    bias = [4095 << 7, -7, 0, 300, -(4096 << 7)]
+    mant, exp = np.array([4095, -7, 0, 300, -4096]), np.array([7, 0, 0, 0, 7])
+    bias = (mant << exp).tolist()  # [4095 << 7, -7, 0, 300, -(4096 << 7)]
     expected = lava_lif_by_hand(hand, a_in, du, dv, 5000, bias, reset_step)
-    trace = NeuronLayer.fixed_run(torch.as_tensor(a_in), du, dv, 5000, torch.tensor(bias), reset_step, 0)
+    trace = IntNeuron(du, dv, 5000, mant, exp).run(torch.as_tensor(a_in), reset_step, 0)
     np.testing.assert_array_equal(trace.spikes.numpy(), expected[0])
     np.testing.assert_array_equal(trace.v.numpy(), expected[1])
     assert (trace.v_saturations, trace.u_wraps) == (expected[2], expected[3])
@@ -78,12 +96,13 @@ def test_fixed_run_of_a_batched_conv_layer_in_either_memory_layout(hand, layout:
     rng = np.random.default_rng(7)
     steps, batch, shape = 6, 2, (3, 2, 2)
     a_in = rng.integers(-40_000, 90_000, (steps, batch, *shape))
-    bias = rng.integers(-2000, 2000, shape) << 3  # a different bias per neuron: tiling and order matter
+    mant = rng.integers(-2000, 2000, shape)  # a different bias per neuron: tiling and order matter
+    bias = mant << 3
     x = torch.as_tensor(a_in)
     if layout == "channels_last":  # what the fast simulator hands over: same values, [S, B, H, W, C] in memory
         x = torch.as_tensor(np.ascontiguousarray(a_in.transpose(0, 1, 3, 4, 2))).permute(0, 1, 4, 2, 3)
         assert not x.is_contiguous()
-    trace = NeuronLayer.fixed_run(x, 4095, 1365, 700, torch.as_tensor(bias), 0, 0, float_spikes=True)
+    trace = IntNeuron(4095, 1365, 700, mant, np.full(shape, 3)).run(x, 0, 0, float_spikes=True)
     flat_bias = np.tile(bias.reshape(-1), batch).tolist()
     spikes, v, sats, wraps = lava_lif_by_hand(hand, a_in.reshape(steps, -1), 4095, 1365, 700, flat_bias, 0)
     np.testing.assert_array_equal(trace.spikes.numpy().reshape(steps, -1), spikes)

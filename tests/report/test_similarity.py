@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spikinghash.report.similarity import hamming_class_similarity, load_soft_similarity
+from spikinghash.pipeline.report import load_soft_similarity
+from spikinghash.report.similarity import hamming_class_similarity
 from spikinghash.retrieval.codes import pack_codes
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.retrieval.codes import CodeSet
-from spikinghash.retrieval.evaluate import evaluate, top_k_scores
+from spikinghash.retrieval.scoring import evaluate, top_k_scores
 
 
 @pytest.mark.parametrize("bits,num_db,k_map,k_p", [
