@@ -75,7 +75,7 @@ def ti_nir_case(samples: int, steps: int = 4, seed: int = 0) -> tuple[nir.NIRGra
     from spikinghash.models.neuromorphic import spikinghash_ti_nir
 
     torch.manual_seed(seed)
-    model = spikinghash_ti_nir(in_channels=2, img_size=32, T=steps, hash_bits=64, num_classes=10).eval()
+    model = spikinghash_ti_nir(in_channels=2, img_size=32, T=steps, bits=64, num_classes=10).eval()
     frames = np.random.default_rng(seed).poisson(0.3, (steps, samples, 2, 32, 32)).astype(np.float64)
     return to_nir_graph(model, T=steps, dt=DT, model_name="spikinghash_ti_nir"), frames
 

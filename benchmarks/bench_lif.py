@@ -86,7 +86,7 @@ def bench_lif(device: torch.device, repeats: int, T: int = 8, batch: int = 32, n
 def bench_train_step(device: torch.device, repeats: int, batch: int) -> tuple[float, float]:
     """Images per second of a ``spikinghash_s`` training step: (our LIF, snnTorch loop)."""
     torch.manual_seed(0)
-    settings = {"in_channels": 3, "img_size": 32, "T": 4, "hash_bits": 64, "num_classes": 10}
+    settings = {"in_channels": 3, "img_size": 32, "T": 4, "bits": 64, "num_classes": 10}
     model = create_model("spikinghash_s", **settings).to(device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
     images = torch.randn(batch, 3, 32, 32, device=device)

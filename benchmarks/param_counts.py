@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from spikinghash.models import create_model
 
-CIFAR10 = {"in_channels": 3, "img_size": 32, "T": 4, "num_classes": 10, "hash_bits": 64}
-UCF101_DVS = {"in_channels": 2, "img_size": 128, "T": 8, "num_classes": 101, "hash_bits": 64}
+CIFAR10 = {"in_channels": 3, "img_size": 32, "T": 4, "num_classes": 10, "bits": 64}
+UCF101_DVS = {"in_channels": 2, "img_size": 128, "T": 8, "num_classes": 101, "bits": 64}
 
 
 class ParamRow(NamedTuple):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from spikinghash.cli.options import add_graph_options, graph_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("energy", help="energy per sample: Eq. 26 two ways, 45 nm with memory, Loihi-class; "
@@ -13,23 +15,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir")
     p.add_argument("--samples", type=int, default=256, help="query samples to measure firing rates on [256]")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    g = p.add_argument_group("a NIR file (GRAPH.nir)")
-    g.add_argument("--data", help="dataset whose frames feed the graph")
-    g.add_argument("--root", type=Path, help="folder holding the dataset's files")
-    g.add_argument("--out", type=Path, help="folder for energy.json (the --out of `simulate GRAPH.nir`)")
-    g.add_argument("--T", type=int, help="time steps per sample, if the graph's metadata does not say")
-    g.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help="dataset option (repeatable)")
+    add_graph_options(p, "folder for energy.json (the --out of `simulate GRAPH.nir`)")
     p.set_defaults(func=cmd_energy)
 
 
 def cmd_energy(args: argparse.Namespace) -> int:
-    from spikinghash.cli.options import parse_options
     from spikinghash.pipeline.energy import check_energy_inputs, estimate_target
     from spikinghash.pipeline.run_dir import ENERGY_JSON
 
     check_energy_inputs(args.target, args.samples, args.out)
-    s, folder = estimate_target(args.target, data=args.data, root=args.root, out=args.out, T=args.T,
-                                options=parse_options(args.option) if args.option else None, samples=args.samples,
+    s, folder = estimate_target(args.target, **graph_options(args), samples=args.samples,
                                 progress=not args.quiet)
     integer = s["energy_pj_per_sample_integer"]
     print(f"energy per sample (Eq. 26, ours): {s['energy_pj_per_sample_float'] / 1e3:.1f} nJ float"

@@ -42,8 +42,8 @@ def cmd_onnx(args: argparse.Namespace) -> int:
     check_onnx_args(args.output, args.opset)
     info, (c, h, w) = export_run_onnx(load_run(args.run_dir), args.output, opset=args.opset)
     print(f"wrote {info.path} (opset {info.opset}, {info.export_seconds:.1f} s): "
-          f"x [T={info.T}, batch, {c}, {h}, {w}] -> code [batch, {info.hash_bits}] uint8, "
-          f"mem [batch, {info.hash_bits}], logits [batch, {info.num_classes}]")
+          f"x [T={info.T}, batch, {c}, {h}, {w}] -> code [batch, {info.bits}] uint8, "
+          f"mem [batch, {info.bits}], logits [batch, {info.num_classes}]")
     return 0
 
 

@@ -32,3 +32,21 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is too small; give an integer of at least 1")
     return value
+
+
+def add_graph_options(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """The options of a NIR-file target (``GRAPH.nir``): the dataset whose frames feed it, and the output folder."""
+    from pathlib import Path
+
+    g = parser.add_argument_group("a NIR file (GRAPH.nir)")
+    g.add_argument("--data", help="dataset whose frames feed the graph (see `spikinghash data list`)")
+    g.add_argument("--root", type=Path, help="folder holding the dataset's files")
+    g.add_argument("--out", type=Path, help=out_help)
+    g.add_argument("--T", type=int, help="time steps per sample, if the graph's metadata does not say")
+    g.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help="dataset option (repeatable)")
+
+
+def graph_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments the pipeline's ``*_target`` functions take for a NIR file."""
+    return {"data": args.data, "root": args.root, "out": args.out, "T": args.T,
+            "options": parse_options(args.option) if args.option else None}

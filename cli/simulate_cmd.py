@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikinghash.cli.options import positive_int
+from spikinghash.cli.options import add_graph_options, graph_options, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,22 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=32, help="samples per simulated batch [32]")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads [1]")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    g = p.add_argument_group("a NIR file (GRAPH.nir)")
-    g.add_argument("--data", help="dataset whose frames feed the graph (see `spikinghash data list`)")
-    g.add_argument("--root", type=Path, help="folder holding the dataset's files")
-    g.add_argument("--out", type=Path, help="folder for hw_sim.json, energy.json and the report")
-    g.add_argument("--T", type=int, help="time steps per sample, if the graph's metadata does not say")
-    g.add_argument("-o", "--option", action="append", metavar="KEY=VALUE", help="dataset option (repeatable)")
+    add_graph_options(p, "folder for hw_sim.json, energy.json and the report")
     p.set_defaults(func=cmd_simulate)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from spikinghash.cli.options import parse_options
     from spikinghash.pipeline.simulate import simulate_target
 
-    r, out = simulate_target(args.target, args.backend, data=args.data, root=args.root, out=args.out, T=args.T,
-                             options=parse_options(args.option) if args.option else None, samples=args.samples, calib=args.calib, limit=args.limit,
-                             batch_size=args.batch_size, threads=args.threads, progress=not args.quiet)
+    r, out = simulate_target(args.target, args.backend, **graph_options(args), samples=args.samples,
+                             calib=args.calib, limit=args.limit, batch_size=args.batch_size, threads=args.threads,
+                             progress=not args.quiet)
     if args.backend == "fast":
         print(f"{r['model']}: {r['samples']['query']} queries, {r['samples']['db']} database, T={r['T']}"
               + (f" (dt {r['dt']} s, the default: the graph states none)" if r.get("dt_default") else ""))

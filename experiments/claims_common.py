@@ -11,6 +11,8 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported
 
+import argparse
+import dataclasses
 import platform
 import statistics
 import time
@@ -20,6 +22,7 @@ from typing import Any
 import torch
 
 from spikinghash.atomic_io import write_json
+from spikinghash.train.config import TrainConfig, resolve_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEEDS = (0, 1, 2)
@@ -31,6 +34,15 @@ SMALL_TI = {"stem_dim": 8, "mlp_ratio": 2.0, "dwt_levels": 1}
 def one_thread() -> None:
     """One intra-op thread: six people share two cores."""
     torch.set_num_threads(1)
+
+
+def base_config(args: argparse.Namespace, built_in: TrainConfig) -> TrainConfig:
+    """``args.config``'s settings (with ``args.root``), or a copy of ``built_in``; then --epochs, --batch, -T."""
+    cfg = resolve_config(args.config, {"data_root": args.root}) if args.config else dataclasses.replace(built_in)
+    for key, value in (("epochs", args.epochs), ("batch_size", args.batch), ("T", args.T)):
+        if value is not None:
+            setattr(cfg, key, value)
+    return cfg
 
 
 def mean_std(values: list[float]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from spikinghash.data.registry import load_split
 from spikinghash.pipeline.evaluate import top_k_accuracy
 from spikinghash.train.checkpoint import CHECKPOINT, load_checkpoint
 from spikinghash.errors import ConfigError
-from spikinghash.train.config import TrainConfig, resolve_config
+from spikinghash.train.config import TrainConfig
 from spikinghash.train.distributed import DistEnv
 from spikinghash.train.encode import encode_outputs
 from spikinghash.train.trainer import RunData, build_model, train
@@ -71,15 +71,6 @@ class PairSplit:
 def variants(model: str) -> dict[str, str]:
     """The paper's model and its Table XI ablation."""
     return {"3D-SWM": model, "2D-SWM": f"{model}_2dswm"}
-
-
-def base_config(args: argparse.Namespace) -> TrainConfig:
-    """The config file's settings (or :data:`BUILT_IN`), with --epochs, --batch, -T where given."""
-    cfg = resolve_config(args.config, {"data_root": args.root}) if args.config else dataclasses.replace(BUILT_IN)
-    for key, value in (("epochs", args.epochs), ("batch_size", args.batch), ("T", args.T)):
-        if value is not None:
-            setattr(cfg, key, value)
-    return cfg
 
 
 def class_pairs(info: Any, names: list[list[str]] | None) -> list[tuple[int, int]]:
@@ -120,7 +111,7 @@ def main() -> None:
     p.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "spikinghash_claims" / "table11")
     args = p.parse_args()
     C.one_thread()
-    base = base_config(args)
+    base = C.base_config(args, BUILT_IN)
     per_class = args.train_per_class if args.train_per_class or args.config else 48
     load = {"root": base.data_root, **base.data_options}
     train_split, query_split = load_split(str(base.data), "train", **load), load_split(str(base.data), "query", **load)

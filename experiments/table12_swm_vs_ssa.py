@@ -3,7 +3,7 @@
 The paper (Sec. IV-E 2) trains Spikinghash-M and its all-SSA ablation as classifiers on CIFAR10
 and Tiny-ImageNet. Here both are ``task=classify`` runs (L_cls alone, classifier on the pooled
 features) on a small dvs-digits (``digits_per_class=32, temporal_per_class=32``: 16 classes,
-408 train = database samples, 104 queries), through the ordinary pipeline: ``train`` then the
+416 train = database samples, 96 queries), through the ordinary pipeline: ``train`` then the
 eval stage, whose ``eval.json`` holds ``accuracy_top1`` / ``accuracy_top5`` on the query split.
 Each run is what these commands do:
 
@@ -40,7 +40,7 @@ from typing import Any
 import claims_common as C  # noqa: I001  (sets OMP_NUM_THREADS before torch loads)
 
 from spikinghash.pipeline.evaluate import evaluate_run
-from spikinghash.train.config import TrainConfig, resolve_config
+from spikinghash.train.config import TrainConfig
 from spikinghash.train.trainer import train
 
 DATA = {"digits_per_class": 32, "temporal_per_class": 32}
@@ -52,15 +52,6 @@ BUILT_IN = TrainConfig(model="spikinghash_ti", data="dvs-digits", bits=16, T=4, 
 def variants(model: str) -> dict[str, str]:
     """The paper's model and its Table XII ablation."""
     return {"SWM": model, "all-SSA": f"{model}_allssa"}
-
-
-def base_config(args: argparse.Namespace) -> TrainConfig:
-    """The config file's settings (or :data:`BUILT_IN`), with --epochs, --batch, -T where given."""
-    cfg = resolve_config(args.config, {"data_root": args.root}) if args.config else dataclasses.replace(BUILT_IN)
-    for key, value in (("epochs", args.epochs), ("batch_size", args.batch), ("T", args.T)):
-        if value is not None:
-            setattr(cfg, key, value)
-    return cfg
 
 
 def run_one(base: TrainConfig, model: str, seed: int, out: Path) -> dict[str, Any]:
@@ -85,7 +76,7 @@ def main() -> None:
     p.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "spikinghash_claims" / "table12")
     args = p.parse_args()
     C.one_thread()
-    base = base_config(args)
+    base = C.base_config(args, BUILT_IN)
     rows: dict[str, Any] = {}
     t0 = time.perf_counter()
     for variant, model in variants(str(base.model)).items():

@@ -84,7 +84,7 @@ class ExportInfo:
         opset: ONNX opset of the default domain.
         T: time steps (fixed in the graph).
         in_channels, height, width: frame shape (fixed; pixels).
-        hash_bits: code length L.
+        bits: code length L.
         num_classes: width of ``logits``.
         inputs, outputs: graph signature, in order.
         export_seconds: wall time of the export (0.0 when read back from a file).
@@ -97,7 +97,7 @@ class ExportInfo:
     in_channels: int
     height: int
     width: int
-    hash_bits: int
+    bits: int
     num_classes: int
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
@@ -112,7 +112,7 @@ class ExportInfo:
         """String key/value pairs for the file's ``metadata_props``."""
         fields = {
             "model": self.model, "opset": self.opset, "T": self.T, "in_channels": self.in_channels,
-            "height": self.height, "width": self.width, "hash_bits": self.hash_bits,
+            "height": self.height, "width": self.width, "bits": self.bits,
             "num_classes": self.num_classes,
         }
         meta = {META_PREFIX + k: str(v) for k, v in fields.items()}
@@ -133,7 +133,8 @@ class ExportInfo:
             return cls(
                 path=path, model=get["model"], opset=int(get["opset"]), T=int(get["T"]),
                 in_channels=int(get["in_channels"]), height=int(get["height"]), width=int(get["width"]),
-                hash_bits=int(get["hash_bits"]), num_classes=int(get["num_classes"]),
+                bits=int(get["bits"] if "bits" in get else get["hash_bits"]),  # older exports say hash_bits
+                num_classes=int(get["num_classes"]),
                 inputs=specs("inputs"), outputs=specs("outputs"),
             )
         except (KeyError, ValueError, TypeError) as err:
@@ -274,7 +275,7 @@ def export_onnx(
         code, mem, logits = out
         info = ExportInfo(
             path=Path(path), model=model_name, opset=opset, T=steps, in_channels=channels,
-            height=height, width=width, hash_bits=code.shape[1], num_classes=logits.shape[1],
+            height=height, width=width, bits=code.shape[1], num_classes=logits.shape[1],
             inputs=(_spec(INPUT_NAME, shape, torch.float32, 1),),
             outputs=(_spec("code", code.shape, torch.uint8, 0), _spec("mem", mem.shape, mem.dtype, 0),
                      _spec("logits", logits.shape, logits.dtype, 0)),

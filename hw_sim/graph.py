@@ -250,8 +250,11 @@ def _read(path: str | os.PathLike) -> nir.NIRGraph:
     try:
         return nir.read(path, type_check=False)
     except Exception as err:  # h5py and nir raise many types (OSError, KeyError, ValueError, ...)
-        raise DataError(f"NIR file {path!r} cannot be read as a NIR graph ({type(err).__name__}: {err}); "
-                        "re-export it with `spikinghash export nir RUN_DIR`") from None
+        what = (f"{type(err).__name__}: {err}" if str(err) else
+                "it names a node type nir 1.0.8 does not know" if isinstance(err, (AssertionError, KeyError))
+                else type(err).__name__)
+        raise DataError(f"NIR file {path!r} cannot be read as a NIR graph ({what}); write it again with nir.write "
+                        "(nir 1.0.8 node types), or re-export a run with `spikinghash export nir RUN_DIR`") from None
 
 
 def _type_check(graph: nir.NIRGraph, path: str) -> None:

@@ -1,7 +1,7 @@
 """Architecture settings as small frozen dataclasses, and the Spikinghash series (Table I).
 
 A model is ``ArchCfg`` plus the data-dependent build arguments (``in_channels``,
-``img_size``, ``T``, ``hash_bits``, ``num_classes``). New variants (an ablation, a
+``img_size``, ``T``, ``bits``, ``num_classes``). New variants (an ablation, a
 neuromorphic profile) are new ``ArchCfg`` values, not new code.
 
 Where Table I is silent we chose (and the parameter counts of Tables II/III support):
@@ -66,7 +66,7 @@ class ArchCfg:
         attn_neuron: the neuron after Q Kᵀ V (Eq. 14); Spikingformer uses v_th = 0.5.
         hash_neuron: the hash-layer neurons (Eq. 18).
         hash_bn: batch norm between the hash layer's Linear and its neurons (not in Eq. 18;
-            see ``SpikingHashHead``); ``False`` gives the paper's literal layer.
+            on by default, measured in ``SpikingHashHead``); ``False`` gives the paper's literal layer.
     """
 
     stem_dim: int

@@ -39,10 +39,14 @@ def and_over_time(spikes: Tensor) -> Tensor:
 class SpikingHashHead(nn.Module):
     """Eq. 18: b = AND_t(SN(Linear(f))); ``mem`` = hash neurons' H averaged over T (Eq. 19).
 
-    With ``normalize`` a batch norm (over all T·B rows) sits between the linear layer and
-    the neurons, as before every other neuron of the network. Without it the pooled
-    features are so small at initialisation that no bit fires at every step: every code
-    is all-zero and the AND passes no gradient.
+    With ``normalize`` (the default; ``False`` is Eq. 18 as written) a batch norm (over all
+    T·B rows) sits between the linear layer and the neurons, as before every other neuron
+    of the network. Measured (``experiments/hash_bn.py``, 3 seeds), it does *not* keep the
+    codes from starting all-zero: at initialisation it makes them more nearly so
+    (Spikinghash-S, train mode: 0.2 % of bits 1 and 3 % of (sample, bit) pairs with a
+    gradient through the AND, against 7.4 % and 24 % without it). It is kept because it
+    trains better codes: on a small dvs-digits, mAP@all 0.124 against 0.122 after one
+    epoch, 0.187 ± 0.011 against 0.159 ± 0.016 after three.
     """
 
     def __init__(self, dim: int, bits: int, neuron: LIFParams, normalize: bool = True) -> None:

@@ -46,9 +46,9 @@ def check_classifier_input(value: str) -> str:
     return value
 
 
-def classifier_width(classifier_input: str, feature_dim: int, hash_bits: int) -> int:
+def classifier_width(classifier_input: str, feature_dim: int, bits: int) -> int:
     """Input width of the classification head: the code's L bits or the features' C channels."""
-    return hash_bits if check_classifier_input(classifier_input) == "code" else feature_dim
+    return bits if check_classifier_input(classifier_input) == "code" else feature_dim
 
 
 def _positive_int(name: str, value: Any, hint: str) -> int:
@@ -82,7 +82,7 @@ class SpikingHashNet(nn.Module):
         in_channels: int,
         img_size: ImgSize,
         T: int,
-        hash_bits: int,
+        bits: int,
         num_classes: int,
         hash_head: str = "spiking",
         classifier_input: str = "code",
@@ -91,19 +91,19 @@ class SpikingHashNet(nn.Module):
         _positive_int("in_channels", in_channels, "use 2 for DVS polarity frames or 3 for RGB images")
         height, width = _image_size(img_size)
         _positive_int("T", T, "give the number of time steps per sample, e.g. 4 or 8")
-        _positive_int("hash_bits", hash_bits, "give the code length in bits, e.g. 64")
+        _positive_int("bits", bits, "give the code length in bits, e.g. 64")
         _positive_int("num_classes", num_classes, "give the number of labels of the dataset")
         if hash_head not in HASH_HEADS:
             raise ConfigError(f"unknown hash_head {hash_head!r}; use one of {sorted(HASH_HEADS)}")
         self.arch = arch
         self.build_args: dict[str, Any] = {
             "in_channels": in_channels, "img_size": (height, width), "T": T,
-            "hash_bits": hash_bits, "num_classes": num_classes, "hash_head": hash_head,
+            "bits": bits, "num_classes": num_classes, "hash_head": hash_head,
             "classifier_input": check_classifier_input(classifier_input),
         }
         self.backbone = SpikingBackbone(arch, in_channels, T, height, width)
-        self.hash_head = HASH_HEADS[hash_head](arch, self.backbone.out_dim, hash_bits)
-        self.classifier = nn.Linear(classifier_width(classifier_input, self.backbone.out_dim, hash_bits), num_classes)
+        self.hash_head = HASH_HEADS[hash_head](arch, self.backbone.out_dim, bits)
+        self.classifier = nn.Linear(classifier_width(classifier_input, self.backbone.out_dim, bits), num_classes)
 
     def config(self) -> dict[str, Any]:
         """The resolved configuration (plain data), to be saved next to any outputs."""
@@ -141,7 +141,7 @@ def build_hash_net(
     in_channels: int = 3,
     img_size: ImgSize = 32,
     T: int = 4,
-    hash_bits: int = 64,
+    bits: int = 64,
     num_classes: int = 10,
     hash_head: str = "spiking",
     classifier_input: str = "code",
@@ -156,10 +156,10 @@ def build_hash_net(
     if unknown:
         raise ConfigError(
             f"unknown model option(s) {unknown}; the builder takes in_channels, img_size, T, "
-            f"hash_bits, num_classes, hash_head, classifier_input and the architecture fields {sorted(fields)}"
+            f"bits, num_classes, hash_head, classifier_input and the architecture fields {sorted(fields)}"
         )
     arch = dataclasses.replace(arch, **arch_overrides) if arch_overrides else arch
     return SpikingHashNet(
-        arch, in_channels=in_channels, img_size=img_size, T=T, hash_bits=hash_bits,
+        arch, in_channels=in_channels, img_size=img_size, T=T, bits=bits,
         num_classes=num_classes, hash_head=hash_head, classifier_input=classifier_input,
     )

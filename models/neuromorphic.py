@@ -49,7 +49,7 @@ class NeuromorphicHashNet(SpikingHashNet):
         in_channels: int,
         img_size: ImgSize,
         T: int,
-        hash_bits: int,
+        bits: int,
         num_classes: int,
         hash_head: str = "spiking",
         classifier_input: str = "code",
@@ -59,7 +59,7 @@ class NeuromorphicHashNet(SpikingHashNet):
         _positive_int("in_channels", in_channels, "use 2 for DVS polarity frames or 3 for RGB images")
         height, width = _image_size(img_size)
         _positive_int("T", T, "give the number of time steps per sample, e.g. 4 or 8")
-        _positive_int("hash_bits", hash_bits, "give the code length in bits, e.g. 64")
+        _positive_int("bits", bits, "give the code length in bits, e.g. 64")
         _positive_int("num_classes", num_classes, "give the number of labels of the dataset")
         if hash_head != "spiking":
             raise ConfigError(
@@ -69,12 +69,12 @@ class NeuromorphicHashNet(SpikingHashNet):
         self.arch = arch  # type: ignore[assignment]
         self.build_args: dict[str, Any] = {
             "in_channels": in_channels, "img_size": (height, width), "T": T,
-            "hash_bits": hash_bits, "num_classes": num_classes, "hash_head": hash_head,
+            "bits": bits, "num_classes": num_classes, "hash_head": hash_head,
             "classifier_input": check_classifier_input(classifier_input),
         }
         self.backbone = NeuromorphicBackbone(arch, in_channels, height, width)  # type: ignore[assignment]
-        self.hash_head = SpikingHashHead(self.backbone.out_dim, hash_bits, arch.hash_neuron, arch.hash_bn)
-        self.classifier = nn.Linear(classifier_width(classifier_input, self.backbone.out_dim, hash_bits), num_classes)
+        self.hash_head = SpikingHashHead(self.backbone.out_dim, bits, arch.hash_neuron, arch.hash_bn)
+        self.classifier = nn.Linear(classifier_width(classifier_input, self.backbone.out_dim, bits), num_classes)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> NeuromorphicHashNet:
@@ -85,7 +85,7 @@ class NeuromorphicHashNet(SpikingHashNet):
 
 
 def build_nir_hash_net(arch: NirArchCfg, *, in_channels: int = 3, img_size: ImgSize = 32, T: int = 4,
-                       hash_bits: int = 64, num_classes: int = 10, hash_head: str = "spiking",
+                       bits: int = 64, num_classes: int = 10, hash_head: str = "spiking",
                        classifier_input: str = "code", **arch_overrides: Any) -> NeuromorphicHashNet:
     """Build a :class:`NeuromorphicHashNet`; extra keywords replace fields of ``arch``."""
     fields = {f.name for f in dataclasses.fields(NirArchCfg)}
@@ -93,13 +93,13 @@ def build_nir_hash_net(arch: NirArchCfg, *, in_channels: int = 3, img_size: ImgS
     if unknown:
         raise ConfigError(
             f"unknown model option(s) {unknown}; the builder takes in_channels, img_size, T, "
-            f"hash_bits, num_classes, hash_head, classifier_input and the architecture fields {sorted(fields)}"
+            f"bits, num_classes, hash_head, classifier_input and the architecture fields {sorted(fields)}"
         )
     if "stages" in arch_overrides:  # from a config file: a list of {dim, depth, stride} mappings
         arch_overrides["stages"] = tuple(s if isinstance(s, NirStageCfg) else NirStageCfg(**s)
                                          for s in arch_overrides["stages"])
     arch = dataclasses.replace(arch, **arch_overrides) if arch_overrides else arch
-    return NeuromorphicHashNet(arch, in_channels=in_channels, img_size=img_size, T=T, hash_bits=hash_bits,
+    return NeuromorphicHashNet(arch, in_channels=in_channels, img_size=img_size, T=T, bits=bits,
                                num_classes=num_classes, hash_head=hash_head, classifier_input=classifier_input)
 
 

@@ -1,7 +1,7 @@
 """Model registry: one decorated builder per variant, one factory for all.
 
 Every registered builder accepts at least ``in_channels``, ``img_size``, ``T``,
-``hash_bits`` and ``num_classes`` as keyword arguments, returns an ``nn.Module``
+``bits`` and ``num_classes`` as keyword arguments, returns an ``nn.Module``
 whose ``forward(x)`` takes ``x: [T, B, C, H, W]`` and returns a
 :class:`~spikinghash.models.outputs.HashOutput`.
 """

@@ -1,7 +1,7 @@
 """Registered Spikinghash variants: Table I sizes, 2D-SWM (Table XI), all-SSA (Table XII).
 
 Every builder takes ``in_channels`` (default 3), ``img_size`` (32), ``T`` (4),
-``hash_bits`` (64), ``num_classes`` (10), ``hash_head`` (``"spiking"`` for Eq. 18 or
+``bits`` (64), ``num_classes`` (10), ``hash_head`` (``"spiking"`` for Eq. 18 or
 ``"sgn"`` for Eq. 17) and any :class:`~spikinghash.models.arch_config.ArchCfg` field as
 an override. The paper's settings: S and M on CIFAR10 (3 channels, 32×32, T=4); Ti on
 CIFAR10-DVS / DVS128 Gesture (2 channels, 128×128, T=16); M, L, XL on UCF101-DVS,

@@ -40,7 +40,7 @@ class TransHashConfig:
         in_channels: channels ``C`` of one input frame.
         img_size: height and width of the (square) input, pixels.
         T: number of input frames, folded into the channels.
-        hash_bits: code length ``L``; split ``L/2`` global + ``K`` x ``L/(2K)`` local.
+        bits: code length ``L``; split ``L/2`` global + ``K`` x ``L/(2K)`` local.
         num_classes: outputs of the classification head.
         patch_size: side ``P`` of the square patches, pixels.
         dim: token width ``D``.
@@ -54,7 +54,7 @@ class TransHashConfig:
     in_channels: int
     img_size: int
     T: int
-    hash_bits: int
+    bits: int
     num_classes: int
     patch_size: int
     dim: int
@@ -64,7 +64,7 @@ class TransHashConfig:
     mlp_ratio: float = 4.0
 
     def __post_init__(self) -> None:
-        for name in ("in_channels", "img_size", "T", "hash_bits", "num_classes",
+        for name in ("in_channels", "img_size", "T", "bits", "num_classes",
                      "patch_size", "dim", "depth", "heads", "groups"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -74,9 +74,9 @@ class TransHashConfig:
                 f"TransHash img_size={self.img_size} is not divisible by patch_size="
                 f"{self.patch_size}; choose a patch_size that divides the image side"
             )
-        if self.hash_bits % (2 * self.groups):
+        if self.bits % (2 * self.groups):
             raise ConfigError(
-                f"TransHash hash_bits={self.hash_bits} cannot give L/2 global bits and "
+                f"TransHash bits={self.bits} cannot give L/2 global bits and "
                 f"{self.groups} equal local heads; use a multiple of 2*groups={2 * self.groups}"
             )
         if self.dim % self.heads:
@@ -100,7 +100,7 @@ class TransHashConfig:
     @property
     def branch_bits(self) -> list[int]:
         """Bits of each hash head: global first, then the ``K`` local heads."""
-        return [self.hash_bits // 2] + [self.hash_bits // (2 * self.groups)] * self.groups
+        return [self.bits // 2] + [self.bits // (2 * self.groups)] * self.groups
 
 
 class Attention(nn.Module):
@@ -176,7 +176,7 @@ class TransHash(nn.Module):
         bits = c.branch_bits
         self.global_hash = nn.Linear(c.dim, bits[0])
         self.local_hash = nn.ModuleList(nn.Linear(c.dim, n) for n in bits[1:])
-        self.classifier = nn.Linear(c.hash_bits, c.num_classes)
+        self.classifier = nn.Linear(c.bits, c.num_classes)
         edges = [sum(bits[:k]) for k in range(len(bits) + 1)]
         self.hash_branches: list[slice] = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
         self._init_weights()
@@ -244,10 +244,10 @@ def _build(defaults: dict[str, object], overrides: dict[str, object]) -> TransHa
 def transhash(**overrides: object) -> TransHash:
     """Small TransHash that trains on a CPU: 4x4 patches on 32x32, D=128, 4 blocks, 4 heads, K=2.
 
-    Defaults: ``in_channels=3, img_size=32, T=4, hash_bits=64, num_classes=10``; any
+    Defaults: ``in_channels=3, img_size=32, T=4, bits=64, num_classes=10``; any
     :class:`TransHashConfig` field may be overridden.
     """
-    defaults: dict[str, object] = dict(in_channels=3, img_size=32, T=4, hash_bits=64, num_classes=10,
+    defaults: dict[str, object] = dict(in_channels=3, img_size=32, T=4, bits=64, num_classes=10,
                                        patch_size=4, dim=128, depth=4, heads=4, groups=2)
     return _build(defaults, overrides)
 
@@ -256,9 +256,9 @@ def transhash(**overrides: object) -> TransHash:
 def transhash_paper(**overrides: object) -> TransHash:
     """The paper's TransHash (Sec. 4.2): 32x32 patches on 224x224, D=1024, 16 heads, 24 blocks, K=2.
 
-    Defaults: ``in_channels=3, img_size=224, T=1, hash_bits=64, num_classes=10``
+    Defaults: ``in_channels=3, img_size=224, T=1, bits=64, num_classes=10``
     (about 318 M parameters); any :class:`TransHashConfig` field may be overridden.
     """
-    defaults: dict[str, object] = dict(in_channels=3, img_size=224, T=1, hash_bits=64, num_classes=10,
+    defaults: dict[str, object] = dict(in_channels=3, img_size=224, T=1, bits=64, num_classes=10,
                                        patch_size=32, dim=1024, depth=24, heads=16, groups=2)
     return _build(defaults, overrides)

@@ -31,7 +31,7 @@ from spikinghash.energy.summary import headline, nir_views, view_summary
 from spikinghash.retrieval.codes import load_npz
 from spikinghash.energy.targets import E_AC_PJ, E_MAC_PJ, HOROWITZ_2014
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.export.nir_export import export_nir
+from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
 from spikinghash.export.onnx_export import export_onnx
 from spikinghash.hw_sim.graph import load
 from spikinghash.models.neuromorphic import NeuromorphicHashNet
@@ -86,9 +86,7 @@ def estimate_run(run_dir: str | Path, samples: int = 256, batch_size: int = 32, 
     n = min(samples, len(query))
     with tqdm(total=n, desc="energy: firing rates", unit="sample", disable=not progress) as bar:
         if isinstance(run.model, NeuromorphicHashNet):
-            with tempfile.TemporaryDirectory() as tmp:
-                net = load(export_nir(run.model, Path(tmp) / "model.nir", T=int(run.cfg.T),
-                                      model_name=str(run.cfg.model)))
+            net = load(to_nir_graph(run.model, T=int(run.cfg.T), dt=DEFAULT_DT, model_name=str(run.cfg.model)))
             views = nir_views(net, batches(query, range(n), batch_size), int(run.cfg.T), _stored_counts(run_dir),
                               HW_SIM_COUNTS, bar.update)
         else:
@@ -124,6 +122,8 @@ def check_energy_inputs(target: str | Path, samples: int = 256, out: str | Path 
     target = Path(target)
     if not target.exists():
         raise DataError(f"{target} does not exist; give a run folder (`spikinghash train --out`) or a NIR file")
+    if target.is_file() and not is_graph_file(target):
+        raise DataError(f"{target} is not a NIR file (no HDF5 signature); write it with nir.write, or re-export it")
     folder = Path(out) if out is not None and is_graph_file(target) else target
     check_output_dir(folder, "--out folder" if out is not None else "run folder")
     if (folder / HW_SIM_COUNTS).is_file():  # read only after the float simulation: a damaged one is refused first

@@ -43,14 +43,6 @@ from spikinghash.train.objective import classifier_trained
 ACCURACY_KS = (1, 5)
 
 
-def encode_run(run: Run, batch_size: int = 64) -> CodeSet:
-    """Codes of the query and database splits, as a packed :class:`CodeSet`."""
-    device = torch.device("cpu")
-    q, ql = encode(run.model, run.data.query, batch_size, device, DistEnv())  # type: ignore[arg-type]
-    db, dl = encode(run.model, run.data.database, batch_size, device, DistEnv())  # type: ignore[arg-type]
-    return CodeSet.from_bits(q, db, ql, dl)
-
-
 def encode_run_outputs(run: Run, batch_size: int = 64) -> tuple[CodeSet, np.ndarray]:
     """The query/database codes (packed) and the query split's logits ``[Nq, classes]``, in one pass."""
     device = torch.device("cpu")

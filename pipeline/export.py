@@ -6,11 +6,11 @@ from pathlib import Path
 
 import nir
 
-from spikinghash.atomic_io import atomic_path, check_output_file
+from spikinghash.atomic_io import check_output_file
 from spikinghash.errors import ConfigError, DataError, note
 from spikinghash.export.consumers import record_consumers
 from spikinghash.export.nir_check import check_nir_exportable
-from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
+from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph, write_graph
 from spikinghash.export.onnx_export import OPSETS, ExportInfo, export_onnx
 from spikinghash.export.portable import make_portable
 from spikinghash.export.snntorch_load import snntorch_graph
@@ -27,22 +27,21 @@ def export_run_nir(run: Run, path: str | Path | None = None, portable: bool = Fa
     check_nir_exportable(run.model, name)
     graph = to_nir_graph(run.model, T=int(run.cfg.T), dt=DEFAULT_DT, model_name=name)
     graph.metadata["spikinghash"]["fingerprint"] = run.fingerprint
-    return write_graph(graph, path if path is not None else run.path(NIR_FILE), portable)[0]
+    return write_with_consumers(graph, path if path is not None else run.path(NIR_FILE), portable)[0]
 
 
 #: The installed consumers a written graph is tried on besides nirtorch and snnTorch's importer.
 HW_SIM_PROBE = {"spikinghash.hw_sim": load}
 
 
-def write_graph(graph: nir.NIRGraph, path: str | Path, portable: bool = False) -> tuple[nir.NIRGraph, dict[str, str]]:
+def write_with_consumers(graph: nir.NIRGraph, path: str | Path, portable: bool = False) -> tuple[nir.NIRGraph, dict[str, str]]:
     """Write ``graph`` (made portable first if asked: ``export.portable``) atomically, with the consumers that can
     run it (``export.consumers``: hw_sim, nirtorch, snnTorch's importer, each tried) in its metadata; returns
     them."""
     if portable:
         graph = make_portable(graph)
     consumers = record_consumers(graph, HW_SIM_PROBE)
-    with atomic_path(path) as tmp:
-        nir.write(tmp, graph)
+    write_graph(graph, path)
     return graph, consumers
 
 
@@ -53,7 +52,7 @@ def export_snntorch(spec: str, input_shape: tuple[int, ...], output: str | Path,
     exact or refused), with its consumers; returns the graph and them."""
     if not str(output):
         raise ConfigError("--snntorch needs -o FILE.nir: where to write the graph")
-    return write_graph(snntorch_graph(spec, input_shape, weights=weights, dt=dt), output, portable)
+    return write_with_consumers(snntorch_graph(spec, input_shape, weights=weights, dt=dt), output, portable)
 
 
 def _current_graph(path: Path, fingerprint: str) -> tuple[nir.NIRGraph | None, str | None]:

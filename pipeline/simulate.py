@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from spikinghash.atomic_io import check_output_dir, write_json, write_npz
-from spikinghash.errors import ConfigError, DataError
+from spikinghash.errors import ConfigError, DataError, note
 from spikinghash.hw_sim.compare import code_agreement
 from spikinghash.hw_sim.float_vs_integer import Tally, simulate_split
 from spikinghash.hw_sim.graph import CanonicalNet
@@ -89,8 +89,9 @@ def merge_write(path: Path, update: dict[str, Any], fingerprint: str) -> dict[st
         try:
             old = json.loads(path.read_text())
         except ValueError:
+            note(f"{path} was unreadable; written again from this run's results")
             old = {}
-    if old.get("fingerprint") != fingerprint:
+    if old and old.get("fingerprint") != fingerprint:
         old = {}
     report = {**old, **update}
     write_json(path, report)
@@ -196,6 +197,10 @@ def simulate_target(target: str | Path, backend: str = "fast", *, data: str | No
     if is_graph_file(target):
         return simulate_graph(str(target), data, None if out is None else str(out), backend,
                               root=None if root is None else str(root), T=T, options=options, **kw), Path(out)  # type: ignore[arg-type]
+    if not target.exists():
+        raise DataError(f"{target} does not exist; give a run folder (`spikinghash train --out`) or a NIR file")
+    if target.is_file() and target.suffix == ".nir":
+        raise DataError(f"{target} is not a NIR file (no HDF5 signature); write it with nir.write, or re-export it")
     given = [flag for flag, value in (("--data", data), ("--root", root), ("--out", out), ("--T", T),
                                       ("--option", options)) if value]
     if given:

@@ -1,4 +1,8 @@
-"""Classification loss on the code and the overall Spikinghash objective (Spikinghash Eqs. 23-24)."""
+"""Classification loss and the overall Spikinghash objective (Spikinghash Eqs. 23-24).
+
+The classifier reads the hash code (``task=hash``, Sec. III-F) or the pooled features
+(``task=classify``, Sec. IV-C, where L_cls is the whole loss); the loss is the same.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from torch import Tensor
 
 
 def classification_loss(logits: Tensor, labels: Tensor) -> Tensor:
-    """Cross-entropy of the classifier on the hash code, mean over the batch (nats per sample).
+    """Cross-entropy of the classification head, mean over the batch (nats per sample).
 
     Args:
         logits: ``[B, C]`` classification-head outputs (``HashOutput.logits``).

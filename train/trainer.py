@@ -95,7 +95,7 @@ def build_model(cfg: TrainConfig, data: RunData, grid: QatGrid | None = None) ->
     width, height, channels = data.info.sensor_size
     img_size: int | tuple[int, int] = height if height == width else (height, width)
     model = create_model(str(cfg.model), in_channels=channels, img_size=img_size, T=cfg.T,
-                         hash_bits=int(cfg.bits), num_classes=data.num_classes,
+                         bits=int(cfg.bits), num_classes=data.num_classes,
                          **{**task_model_options(cfg), **cfg.model_options})
     if grid is not None:
         attach_grid(model, grid, str(cfg.model))

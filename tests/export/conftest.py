@@ -21,7 +21,7 @@ from torch import nn
 from spikinghash.models import create_model
 
 #: Build settings every registered model accepts (16×16 keeps the DWT grids of L and XL valid).
-TINY = {"in_channels": 2, "img_size": 16, "T": 4, "hash_bits": 16, "num_classes": 5}
+TINY = {"in_channels": 2, "img_size": 16, "T": 4, "bits": 16, "num_classes": 5}
 #: Models whose defaults do not fit the tiny settings.
 SHRINK = {"transhash_paper": dict(patch_size=8, dim=32, depth=2, heads=2)}
 #: Significant bits kept per weight: small enough that no sum in these models needs more

@@ -11,7 +11,7 @@ from spikinghash.errors import ConfigError
 from spikinghash.export.nir_check import check_canonical, check_nir_exportable, find_offending, type_check
 from spikinghash.models import create_model
 
-SMALL = {"in_channels": 2, "img_size": 16, "T": 4, "hash_bits": 16}
+SMALL = {"in_channels": 2, "img_size": 16, "T": 4, "bits": 16}
 SSA = "spiking self-attention: multiplies two spike tensors"
 MAXPOOL = "max-pool: no NIR node"
 SWM = "Spiking WaveMixer: its Hadamard mixer weights change from one time step to the next"

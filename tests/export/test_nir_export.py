@@ -43,7 +43,7 @@ def warmed_up(name: str, *, img_size: int, T: int, bits: int, seed: int, **overr
     the codes are then neither all-zero nor all-one, and the AND over time is exercised.
     """
     torch.manual_seed(seed)
-    model = create_model(name, in_channels=2, img_size=img_size, T=T, hash_bits=bits, num_classes=4, **overrides)
+    model = create_model(name, in_channels=2, img_size=img_size, T=T, bits=bits, num_classes=4, **overrides)
     assert isinstance(model, NeuromorphicHashNet)
     model = model.double().train()
     for norm in model.modules():
@@ -109,7 +109,7 @@ def test_round_trip_s_spikes_identical_in_every_layer_and_step(tmp_path: Path) -
 @pytest.fixture(scope="module")
 def exported_ti(tmp_path_factory: pytest.TempPathFactory) -> tuple[NeuromorphicHashNet, Path]:
     torch.manual_seed(0)
-    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=32, T=8, hash_bits=32, num_classes=4,
+    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=32, T=8, bits=32, num_classes=4,
                          neuron=LIFParams(tau=1.75, v_threshold=0.8), hash_neuron=LIFParams(tau=3.0, v_threshold=0.3))
     path = tmp_path_factory.mktemp("nir") / "ti.nir"
     export_nir(model.eval(), path, dt=2e-3, model_name="spikinghash_ti_nir")
@@ -207,7 +207,7 @@ def test_hash_affine_is_pooling_linear_and_batch_norm() -> None:
 
 @pytest.mark.parametrize(("name", "where"), [("spikinghash_s", "spiking self-attention"), ("transhash", "layer norm")])
 def test_paper_models_are_refused_and_no_file_is_written(tmp_path: Path, name: str, where: str) -> None:
-    model = create_model(name, in_channels=2, img_size=16, T=4, hash_bits=16)
+    model = create_model(name, in_channels=2, img_size=16, T=4, bits=16)
     path = tmp_path / "model.nir"
     with pytest.raises(ConfigError, match=f"^{name} cannot be exported to NIR: .*{where}"):
         export_nir(model, path, model_name=name)
@@ -217,6 +217,6 @@ def test_paper_models_are_refused_and_no_file_is_written(tmp_path: Path, name: s
 def test_other_modules_and_bad_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="has no NIR exporter"):
         export_nir(nn.Sequential(nn.Linear(2, 2)), tmp_path / "x.nir")
-    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=16, T=4, hash_bits=8)
+    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=16, T=4, bits=8)
     with pytest.raises(ConfigError, match="T=0"):
         export_nir(model, tmp_path / "x.nir", T=0)

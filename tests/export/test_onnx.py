@@ -71,7 +71,7 @@ def test_onnxruntime_codes_identical_to_torch(name: str, exported: Exported, fra
         with torch.no_grad():
             ref = model(x)
         out = hasher.run(x)
-        assert out.code.dtype == np.uint8 and out.code.shape == (batch, tiny["hash_bits"])
+        assert out.code.dtype == np.uint8 and out.code.shape == (batch, tiny["bits"])
         assert np.array_equal(out.code, ref.code.numpy().astype(np.uint8))
         assert 0.05 < out.code.mean() < 0.95  # neither all-0 nor all-1: the comparison can fail
         if spiking:  # exact arithmetic end to end
@@ -121,14 +121,14 @@ def test_signature_and_metadata_in_the_file(exported: Exported, tiny: dict) -> N
                  [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]) for v in values]
 
     T, C, H, W = _frame(tiny)
-    L, K = tiny["hash_bits"], tiny["num_classes"]
+    L, K = tiny["bits"], tiny["num_classes"]
     f32, u8 = onnx.TensorProto.FLOAT, onnx.TensorProto.UINT8
     assert signature(proto.graph.input) == [("x", f32, [T, "batch", C, H, W])]
     assert signature(proto.graph.output) == [
         ("code", u8, ["batch", L]), ("mem", f32, ["batch", L]), ("logits", f32, ["batch", K])]
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["spikinghash.model"] == "spikinghash_ti"
-    assert (meta["spikinghash.T"], meta["spikinghash.hash_bits"], meta["spikinghash.opset"]) == (
+    assert (meta["spikinghash.T"], meta["spikinghash.bits"], meta["spikinghash.opset"]) == (
         str(T), str(L), str(DEFAULT_OPSET))
     # What the file says about itself is what the export returned.
     assert read_export_info(info.path) == ExportInfo(**{**info.__dict__, "export_seconds": 0.0})

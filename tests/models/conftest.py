@@ -7,7 +7,7 @@ import torch
 
 #: Build settings every registered model must accept; 16×16 keeps the SWM stages tiny
 #: while every size (including the 4-max-pool L/XL) still has a valid DWT grid.
-TINY = {"in_channels": 2, "img_size": 16, "T": 4, "hash_bits": 16, "num_classes": 5}
+TINY = {"in_channels": 2, "img_size": 16, "T": 4, "bits": 16, "num_classes": 5}
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ SMALL = {"stem_dim": 8, "mlp_ratio": 1.0, "dwt_levels": 1, "mixer_groups": 4}
 def build(name: str, classifier_input: str | None = None, seed: int = 0) -> SpikingHashNet:
     torch.manual_seed(seed)
     extra = {} if classifier_input is None else {"classifier_input": classifier_input}
-    model = create_model(name, in_channels=2, img_size=32, T=4, hash_bits=8, num_classes=5, **SMALL, **extra)
+    model = create_model(name, in_channels=2, img_size=32, T=4, bits=8, num_classes=5, **SMALL, **extra)
     return model.eval()  # type: ignore[return-value]
 
 

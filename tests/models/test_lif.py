@@ -118,7 +118,7 @@ def test_whole_model_is_unchanged_with_snntorch_neurons() -> None:
     # Every neuron layer of a model (backbone, SWM, SSA, hash layer) swapped for snnTorch's
     # Leaky driven step by step: identical codes, membranes and logits.
     torch.manual_seed(0)
-    model = create_model("spikinghash_ti", in_channels=2, img_size=16, T=4, hash_bits=16).train()
+    model = create_model("spikinghash_ti", in_channels=2, img_size=16, T=4, bits=16).train()
     x = 2.0 * torch.randn(4, 2, 2, 16, 16)
 
     def snntorch_multistep(inp: torch.Tensor, p: LIFParams) -> LIFTrace:

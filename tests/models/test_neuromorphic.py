@@ -96,7 +96,7 @@ def test_profile_replaces_attention_and_max_pool_and_keeps_widths() -> None:
 
 def test_populations_have_the_recorded_shapes() -> None:
     torch.manual_seed(3)
-    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=16, T=4, hash_bits=8).eval()
+    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=16, T=4, bits=8).eval()
     seen: dict[str, tuple[int, ...]] = {}
     for name, module in model.backbone.named_modules():
         if isinstance(module, LIF):
@@ -110,7 +110,7 @@ def test_populations_have_the_recorded_shapes() -> None:
 
 def test_rebuilt_from_saved_config_is_the_same_network() -> None:
     torch.manual_seed(4)
-    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=(16, 8), T=4, hash_bits=8,
+    model = create_model("spikinghash_ti_nir", in_channels=2, img_size=(16, 8), T=4, bits=8,
                          neuron=LIFParams(tau=1.5))
     clone = NeuromorphicHashNet.from_config(json.loads(json.dumps(model.config())))
     clone.load_state_dict(model.state_dict())

@@ -26,7 +26,7 @@ from spikinghash.models.qat import attach_grid, grid_inputs
 from spikinghash.pipeline.run_dir import grid_from_spec
 
 T = 4
-TINY = {"in_channels": 2, "img_size": 16, "T": T, "hash_bits": 16, "num_classes": 5}
+TINY = {"in_channels": 2, "img_size": 16, "T": T, "bits": 16, "num_classes": 5}
 SMALL_NIR = {"stem_dim": 8, "stages": [{"dim": 8, "depth": 0, "stride": 2}, {"dim": 16, "depth": 1, "stride": 2}],
              "mlp_ratio": 2.0, "dwt_levels": 1, "mixer_groups": 2}
 

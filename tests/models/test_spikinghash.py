@@ -14,8 +14,8 @@ from spikinghash.models.lif import LIF, LIFParams
 from spikinghash.models.spiking_attention import SpikingSelfAttention
 from spikinghash.models.wave_mixer import SpikingWaveMixer
 
-CIFAR10 = {"in_channels": 3, "img_size": 32, "T": 4, "num_classes": 10, "hash_bits": 64}
-UCF101_DVS = {"in_channels": 2, "img_size": 128, "T": 8, "num_classes": 101, "hash_bits": 64}
+CIFAR10 = {"in_channels": 3, "img_size": 32, "T": 4, "num_classes": 10, "bits": 64}
+UCF101_DVS = {"in_channels": 2, "img_size": 128, "T": 8, "num_classes": 101, "bits": 64}
 
 
 def _mixers(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -95,7 +95,7 @@ def test_config_is_plain_data() -> None:
 
 def test_rebuilt_from_saved_config_is_the_same_network() -> None:
     torch.manual_seed(0)
-    model = create_model("spikinghash_ti_2dswm", in_channels=2, img_size=16, T=4, hash_bits=8, hash_bn=False)
+    model = create_model("spikinghash_ti_2dswm", in_channels=2, img_size=16, T=4, bits=8, hash_bn=False)
     clone = SpikingHashNet.from_config(json.loads(json.dumps(model.config())))
     clone.load_state_dict(model.state_dict())
     x = torch.randn(4, 2, 2, 16, 16)
@@ -106,7 +106,7 @@ def test_rebuilt_from_saved_config_is_the_same_network() -> None:
 
 def test_sgn_head_gives_binary_codes() -> None:
     torch.manual_seed(0)
-    model = create_model("spikinghash_ti", in_channels=2, img_size=16, T=4, hash_bits=8, hash_head="sgn")
+    model = create_model("spikinghash_ti", in_channels=2, img_size=16, T=4, bits=8, hash_head="sgn")
     out = model(torch.randn(4, 2, 2, 16, 16))
     assert set(out.code.unique().tolist()) <= {0.0, 1.0}
     assert out.mem.abs().max() < 1.0
@@ -115,9 +115,9 @@ def test_sgn_head_gives_binary_codes() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"hash_bits": 0}, "hash_bits"),
-        ({"hash_bits": -8}, "hash_bits"),
-        ({"hash_bits": 16.0}, "hash_bits"),
+        ({"bits": 0}, "bits"),
+        ({"bits": -8}, "bits"),
+        ({"bits": 16.0}, "bits"),
         ({"num_classes": 0}, "num_classes"),
         ({"T": 6}, "T = 6"),
         ({"T": 0}, "T = 0"),

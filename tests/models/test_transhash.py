@@ -10,7 +10,7 @@ import torch
 from spikinghash.errors import ConfigError
 from spikinghash.models import HashOutput, create_model, list_models
 
-TINY = dict(in_channels=2, img_size=16, T=3, hash_bits=16, num_classes=5,
+TINY = dict(in_channels=2, img_size=16, T=3, bits=16, num_classes=5,
             patch_size=4, dim=32, depth=2, heads=4)
 
 
@@ -25,7 +25,7 @@ def test_registered() -> None:
 
 @pytest.mark.parametrize("groups, bits", [(1, 8), (2, 16), (4, 32)])
 def test_shapes_and_binary_code(groups: int, bits: int) -> None:
-    model = tiny(groups=groups, hash_bits=bits).eval()
+    model = tiny(groups=groups, bits=bits).eval()
     out = model(torch.randn(3, 5, 2, 16, 16))
     assert isinstance(out, HashOutput)
     assert out.code.shape == out.mem.shape == (5, bits)
@@ -36,7 +36,7 @@ def test_shapes_and_binary_code(groups: int, bits: int) -> None:
 
 
 def test_branch_slices_cover_every_bit_once_with_paper_sizes() -> None:
-    model = tiny(groups=2, hash_bits=16)
+    model = tiny(groups=2, bits=16)
     owners = torch.zeros(16, dtype=torch.long)
     for s in model.hash_branches:
         owners[s] += 1
@@ -46,7 +46,7 @@ def test_branch_slices_cover_every_bit_once_with_paper_sizes() -> None:
 
 
 def test_each_slice_is_driven_by_its_own_head() -> None:
-    model = tiny(groups=2, hash_bits=16).eval()
+    model = tiny(groups=2, bits=16).eval()
     with torch.no_grad():
         model.local_hash[1].weight.zero_()
         model.local_hash[1].bias.zero_()
@@ -122,11 +122,11 @@ def test_deterministic() -> None:
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    (dict(hash_bits=18), "multiple of 2*groups=4"),
-    (dict(hash_bits=16, groups=3), "multiple of 2*groups=6"),
+    (dict(bits=18), "multiple of 2*groups=4"),
+    (dict(bits=16, groups=3), "multiple of 2*groups=6"),
     (dict(img_size=18), "not divisible by patch_size"),
     (dict(dim=30), "not divisible by heads"),
-    (dict(groups=17, hash_bits=68), "exceeds the 16 patches"),
+    (dict(groups=17, bits=68), "exceeds the 16 patches"),
     (dict(T=0), "T=0"),
     (dict(depth=0), "depth=0"),
     (dict(widht=3), "does not take widht"),
@@ -153,7 +153,7 @@ def _vit_parameter_count(c: int, t: int, img: int, p: int, d: int, blocks: int,
 
 def test_paper_configuration_counted_on_meta_device() -> None:
     with torch.device("meta"):
-        model = create_model("transhash_paper", hash_bits=64, num_classes=100)
+        model = create_model("transhash_paper", bits=64, num_classes=100)
         out = model(torch.empty(1, 2, 3, 224, 224))
     count = sum(p.numel() for p in model.parameters())
     # 23 shared blocks + the global and the local block = 25 blocks of width 1024.

@@ -99,7 +99,7 @@ def test_classify_trains_the_backbone_and_leaves_the_hash_layer_as_initialised(c
     """L_cls alone (Sec. IV-C): no gradient reaches the hash layer."""
     state = torch.load(classify_run / "checkpoint.pt", weights_only=True)["model"]
     seed_everything(0)  # the trainer seeds before it builds the model
-    fresh = create_model("spikinghash_ti", in_channels=2, img_size=32, T=4, hash_bits=8, num_classes=16,
+    fresh = create_model("spikinghash_ti", in_channels=2, img_size=32, T=4, bits=8, num_classes=16,
                          classifier_input="features", **TINY_TI).state_dict()
     for name, value in state.items():
         if name.startswith("hash_head.") and "running" not in name and "num_batches" not in name:

@@ -45,11 +45,11 @@ from spikinghash.train.trainer import train
 class FlatHashNet(SpikingHashNet):
     """Frames -> linear features -> sgn hash head -> classifier; no BatchNorm anywhere."""
 
-    def __init__(self, *, in_channels, img_size, T, hash_bits, num_classes):
+    def __init__(self, *, in_channels, img_size, T, bits, num_classes):
         nn.Module.__init__(self)
         self.features = nn.Linear(in_channels * img_size * img_size, 32)
-        self.hash_head = SignHashHead(32, hash_bits)
-        self.classifier = nn.Linear(hash_bits, num_classes)
+        self.hash_head = SignHashHead(32, bits)
+        self.classifier = nn.Linear(bits, num_classes)
 
     def forward(self, x):
         code, mem = self.hash_head(torch.tanh(self.features(x.flatten(2) / 4.0)))

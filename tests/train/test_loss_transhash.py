@@ -103,7 +103,7 @@ def test_identical_dissimilar_codes_stay_finite() -> None:
 
 def test_gradient_through_the_model_is_finite() -> None:
     torch.manual_seed(0)
-    model = create_model("transhash", in_channels=1, img_size=8, T=2, hash_bits=8, num_classes=3,
+    model = create_model("transhash", in_channels=1, img_size=8, T=2, bits=8, num_classes=3,
                          patch_size=4, dim=16, depth=1, heads=2)
     out = model(torch.randn(2, 4, 1, 8, 8))
     loss = transhash_loss(out.mem, hard_similarity(torch.tensor(LABELS)), model.hash_branches, 2.0, 0.1)

@@ -149,7 +149,7 @@ def test_metrics_lines_hold_schedule_losses_and_retrieval_map(make_config: Calla
     assert 0 < lines[1]["map"] <= 1 and 0 < lines[2]["map"] <= 1
 
     # The last mAP, recomputed from the checkpointed weights with a brute-force ranking.
-    model = create_model("transhash", in_channels=2, img_size=32, T=4, hash_bits=8, num_classes=16, **cfg.model_options)
+    model = create_model("transhash", in_channels=2, img_size=32, T=4, bits=8, num_classes=16, **cfg.model_options)
     model.load_state_dict(checkpoint(tmp_path)["model"])
     model.eval()
     codes = {}

@@ -25,7 +25,7 @@ def test_forward_backward_contract(name: str, tiny_settings: dict, tiny_input: t
     out = model(x)
 
     assert isinstance(out, HashOutput)
-    batch, bits, classes = x.shape[1], tiny_settings["hash_bits"], tiny_settings["num_classes"]
+    batch, bits, classes = x.shape[1], tiny_settings["bits"], tiny_settings["num_classes"]
     assert out.code.shape == (batch, bits) and out.mem.shape == (batch, bits)
     assert out.logits.shape == (batch, classes)
     assert set(out.code.unique().tolist()) <= {0.0, 1.0}
