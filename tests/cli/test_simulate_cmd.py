@@ -157,7 +157,7 @@ def test_paper_faithful_run_is_refused_with_its_operations(tmp_path: Path, capsy
 
 def test_missing_run_and_corrupt_nir_file(nir_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["simulate", str(tmp_path / "nowhere"), "--quiet"]) == 2
-    assert "is not a training run (no config.yaml)" in capsys.readouterr().err
+    assert "nowhere does not exist; give a run folder" in capsys.readouterr().err
     bad = tmp_path / "bad.nir"
     bad.write_bytes(b"not an hdf5 file")
     from spikinghash.errors import DataError
