@@ -1,7 +1,7 @@
 """Fast integer simulator vs Lava (fixed_pt), side by side in one run, on the NIR paper's N-MNIST CNN.
 
 Run from the repository root: ``python benchmarks/bench_nir_graphs.py [--T 16] [--lava-samples 8]
-[--fast-samples 256] [--braille]``.
+[--fast-samples 256] [--braille] [--threads 1]``.
 
 The graph is ``hw_sim.nir_examples.nmnist_cnn`` (random weights), the architecture the NIR paper ran
 on Lava, Sinabs, snnTorch, Norse, SpiNNaker2 and Speck, as Sinabs exports it: ``Conv2d → IF →
@@ -40,7 +40,7 @@ from spikinghash.hw_sim.quantize import quantize
 
 
 def bench(name: str, graph, shape: tuple[int, ...], rate: float, steps: int, lava_samples: int,
-          fast_samples: int) -> dict:
+          fast_samples: int, threads: int = 1) -> dict:
     net = load(graph)
     frames = np.random.default_rng(0).poisson(rate, (steps, max(fast_samples, 2 * lava_samples), *shape))
     frames = frames.astype(np.float64)
@@ -50,9 +50,9 @@ def bench(name: str, graph, shape: tuple[int, ...], rate: float, steps: int, lav
     lava_2n = run_lava(int_net, frames, samples=2 * lava_samples)
     per_sample = (lava_2n.seconds - lava_n.seconds) / lava_samples
     x = frames[:, :fast_samples]
-    simulate_int(int_net, x, batch_size=fast_samples)  # warm-up: the compiled loop, the heap
+    simulate_int(int_net, x, batch_size=fast_samples, threads=threads)  # warm-up: the compiled loop, the heap
     start = time.perf_counter()
-    fast = simulate_int(int_net, x, batch_size=fast_samples)
+    fast = simulate_int(int_net, x, batch_size=fast_samples, threads=threads)
     fast_seconds = time.perf_counter() - start
     diff = bit_exactness(fast, lava_2n)
     return {"graph": name, "T": steps, "layers": list(net.neurons), "realisations": lava_2n.realisations,
@@ -60,7 +60,7 @@ def bench(name: str, graph, shape: tuple[int, ...], rate: float, steps: int, lav
             "lava_seconds": [round(lava_n.seconds, 3), round(lava_2n.seconds, 3)],
             "lava_setup_seconds": round(lava_2n.setup_seconds, 3),
             "lava_seconds_per_sample_after_startup": round(per_sample, 4),
-            "fast_samples": fast_samples, "fast_seconds": round(fast_seconds, 4),
+            "fast_samples": fast_samples, "fast_threads": threads, "fast_seconds": round(fast_seconds, 4),
             "fast_samples_per_s": round(fast_samples / fast_seconds, 1),
             "ratio_fast_over_lava": round(fast_samples / fast_seconds * per_sample, 1),
             "bit_exact": not any(diff.values()), "mismatches": diff,
@@ -73,13 +73,16 @@ def main() -> None:
     p.add_argument("--lava-samples", type=int, default=8)
     p.add_argument("--fast-samples", type=int, default=256)
     p.add_argument("--braille", action="store_true")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads of the fast simulator (Lava's processes use every core either way) [1]")
     args = p.parse_args()
     keep_freed_memory()
     cases = [("nmnist_cnn", nir_examples.nmnist_cnn(), (2, 34, 34), 0.3)]
     if args.braille:
         cases.append(("braille_rnn", nir_examples.braille_rnn(), (12,), 0.5))
     for name, graph, shape, rate in cases:
-        print(json.dumps(bench(name, graph, shape, rate, args.T, args.lava_samples, args.fast_samples)), flush=True)
+        print(json.dumps(bench(name, graph, shape, rate, args.T, args.lava_samples, args.fast_samples,
+                                     args.threads)), flush=True)
 
 
 if __name__ == "__main__":
