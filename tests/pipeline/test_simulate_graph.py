@@ -161,3 +161,18 @@ def test_energy_and_report_of_a_foreign_graph(files: tuple[Path, Path], tmp_path
     assert report["readout"] == "classify" and report["accuracy_integer"] is not None
     assert report["energy_pj_per_sample_integer"] == energy["energy_pj_per_sample_integer"]
     assert "Classification by the output layer" in (out / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_netx_backend_and_export_on_the_sinabs_graph(files: tuple[Path, Path], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    root, graph = files
+    out = tmp_path / "out"
+    common = ["--data", "nmnist", "--root", str(root), "--T", "4", "--calib", "8"]
+    assert main(["export", "netx", str(graph), *common, "-o", str(tmp_path / "cnn.net")]) == 0
+    assert "for lava-dl netx" in capsys.readouterr().out and (tmp_path / "cnn.net").is_file()
+    assert main(["simulate", str(graph), *common, "--out", str(out), "--backend", "netx", "--samples", "1"]) == 0
+    netx = json.loads((out / "hw_sim.json").read_text())["netx"]
+    assert netx["bit_exact"] is True and netx["samples"] == 1
+    assert [layer["offset_steps"] for layer in netx["layers"].values()] == [1, 2, 3, 4, 5]  # one step per synapse
+    assert all(layer["bit_exact_fast"] and layer["bit_exact_lava"] for layer in netx["layers"].values())
