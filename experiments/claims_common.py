@@ -36,6 +36,22 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
+def claim_parser(description: str, name: str, epochs: int) -> argparse.ArgumentParser:
+    """The options every claim script shares (the script adds its own before ``parse_args``)."""
+    import tempfile
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", type=Path, help="base training settings [the built-in dvs-digits setting]")
+    p.add_argument("--root", help="dataset root for --config")
+    p.add_argument("--epochs", type=int, help=f"[{epochs}, or the config's]")
+    p.add_argument("--batch", type=int, help="[16, or the config's]")
+    p.add_argument("-T", type=int, help="[4, or the config's]")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    p.add_argument("--name", default=name)
+    p.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "spikinghash_claims" / name.split("_")[0])
+    return p
+
+
 def base_config(args: argparse.Namespace, built_in: TrainConfig) -> TrainConfig:
     """``args.config``'s settings (with ``args.root``), or a copy of ``built_in``; then --epochs, --batch, -T."""
     cfg = resolve_config(args.config, {"data_root": args.root}) if args.config else dataclasses.replace(built_in)

@@ -23,10 +23,8 @@ The 2D-SWM variant is the config's model with ``_2dswm`` appended.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -97,18 +95,10 @@ def run_one(base: TrainConfig, model: str, seed: int, data: RunData, out: Path) 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", type=Path, help="base training settings [the built-in dvs-digits setting]")
-    p.add_argument("--root", help="dataset root for --config")
+    p = C.claim_parser(__doc__.splitlines()[0], "table11_temporal_pairs", epochs=6)
     p.add_argument("--pair", nargs=2, action="append", metavar=("A", "B"),
                    help="class names of one pair (repeat) [the dataset's similar classes]")
-    p.add_argument("--epochs", type=int, help="[6, or the config's]")
     p.add_argument("--train-per-class", type=int, help="train samples per class [48 built in, else all]")
-    p.add_argument("--batch", type=int, help="[16, or the config's]")
-    p.add_argument("-T", type=int, help="[4, or the config's]")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(C.SEEDS))
-    p.add_argument("--name", default="table11_temporal_pairs")
-    p.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "spikinghash_claims" / "table11")
     args = p.parse_args()
     C.one_thread()
     base = C.base_config(args, BUILT_IN)

@@ -29,10 +29,8 @@ config's model with ``_allssa`` appended):
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -65,15 +63,7 @@ def run_one(base: TrainConfig, model: str, seed: int, out: Path) -> dict[str, An
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", type=Path, help="base training settings [the built-in dvs-digits setting]")
-    p.add_argument("--root", help="dataset root for --config")
-    p.add_argument("--epochs", type=int, help="[3, or the config's]")
-    p.add_argument("--batch", type=int, help="[16, or the config's]")
-    p.add_argument("-T", type=int, help="[4, or the config's]")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(C.SEEDS))
-    p.add_argument("--name", default="table12_swm_vs_ssa")
-    p.add_argument("--runs", type=Path, default=Path(tempfile.gettempdir()) / "spikinghash_claims" / "table12")
+    p = C.claim_parser(__doc__.splitlines()[0], "table12_swm_vs_ssa", epochs=3)
     args = p.parse_args()
     C.one_thread()
     base = C.base_config(args, BUILT_IN)

@@ -51,7 +51,7 @@ from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.graph import CanonicalNet, Path, load
 from spikinghash.hw_sim.int_net import IntNet, IntNeuron
 from spikinghash.hw_sim.lava_build import CONV_WRAP, conv_bound, lava_matrix
-from spikinghash.hw_sim.neurons import BIAS_MANT_MAX, BIAS_MANT_MIN
+from spikinghash.hw_sim.lif_kernel import BIAS_MANT_MAX, BIAS_MANT_MIN
 from spikinghash.hw_sim.quantize import quantize
 from spikinghash.hw_sim.synapses import AffineSynapse, ConvSynapse, ScaleSynapse, SumPoolSynapse, Synapse
 

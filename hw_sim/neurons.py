@@ -42,8 +42,7 @@ import torch
 from torch import Tensor
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.lif_kernel import (ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, BIAS_MANT_MIN,  # noqa: F401
-                                           DECAY_BITS, DECAY_UNIT, UV_BITS, UV_MAX, VTH_MAX, VTH_SHIFT, lif_steps)
+from spikinghash.hw_sim.lif_kernel import DECAY_UNIT, lif_steps
 
 Shape = tuple[int, ...]
 Recurrence = Sequence[tuple[Callable[[Tensor], Tensor], int]]  # (spikes [B, *shape] -> current, delay steps)

@@ -38,7 +38,7 @@ import numpy as np
 
 from spikinghash.hw_sim.graph import CanonicalNet
 from spikinghash.hw_sim.int_net import IntNet, sign_mode
-from spikinghash.hw_sim.neurons import ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, VTH_SHIFT
+from spikinghash.hw_sim.lif_kernel import ACT_SHIFT, BIAS_EXP_MAX, BIAS_MANT_MAX, VTH_SHIFT
 from spikinghash.hw_sim.quantize import MIXED_CAP, SIGNED_CAP, bias_mantissas, weight_mantissas
 
 #: Multiples of the step an 8-bit mantissa holds, by Lava sign mode (mixed: even values in [-256, 254]).

@@ -55,6 +55,7 @@ class GraphRun:
     out: Path
     fingerprint: str
     options: dict[str, Any] = field(default_factory=dict)
+    _splits: dict[str, FrameDataset] = field(default_factory=dict, repr=False)
 
     @cached_property
     def info(self) -> DatasetInfo:
@@ -62,10 +63,9 @@ class GraphRun:
 
     def split(self, name: str) -> FrameDataset:
         """The dataset split ``name`` as frames ``[T, C, H, W]``, loaded once."""
-        cache = self.__dict__.setdefault("_splits", {})
-        if name not in cache:
-            cache[name] = FrameDataset(load_split(self.data, name, root=self.root, **self.options), self.T)
-        return cache[name]
+        if name not in self._splits:
+            self._splits[name] = FrameDataset(load_split(self.data, name, root=self.root, **self.options), self.T)
+        return self._splits[name]
 
     @property
     def readout(self) -> str:

@@ -60,8 +60,9 @@ def simulate_graph_fast(run: GraphRun, int_net: IntNet, quant: dict[str, Any], *
         db = (simulate_split(int_net, batches(database, db_rows, batch_size), tally, threads, bar)
               if database is not None else None)
     ql = query.split.labels[:len(q_rows)]
+    rate_f, rate_i = tally.mean_rates()
     update = {**_header(run), "samples": {"query": len(q_rows), "db": len(db_rows)},
-              "mean_firing_rate_float": tally.mean_rates()[0], "mean_firing_rate_integer": tally.mean_rates()[1],
+              "mean_firing_rate_float": rate_f, "mean_firing_rate_integer": rate_i,
               "input_clipped": tally.input_clipped, "quantization": quant, "layers": tally.layers(int_net)}
     if classify:
         update.update(accuracy_float=accuracy(q.float_pred, ql), accuracy_integer=accuracy(q.int_pred, ql),
