@@ -85,6 +85,17 @@ class FrameDataset(Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
+    @property
+    def labels(self) -> np.ndarray:
+        """``[N]`` int64 class indices of the split."""
+        return self.split.labels
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one frame (``C`` = polarities for events), from ``sensor_size = (W, H, C)``."""
+        w, h, c = self.split.info.sensor_size  # type: ignore[misc]
+        return (c, h, w)
+
     def frames(self, i: int) -> np.ndarray:
         """``[T, C, H, W]`` frames of sample ``i`` (int16 counts for events, float for images)."""
         if i in self._cache:

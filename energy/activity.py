@@ -21,9 +21,9 @@ from typing import Mapping
 import numpy as np
 
 from spikinghash.energy.inputs import InputProfile
-from spikinghash.energy.nir_count import FLOPS, fan_out
+from spikinghash.energy.nir_count import fan_out
 from spikinghash.errors import DataError
-from spikinghash.hw_sim.graph import CanonicalNet
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
 
 
 
@@ -86,13 +86,6 @@ class Activity:
         return self.scaled(rate / self.mean_rate)
 
 
-def _flops(syn: object) -> float:
-    count = FLOPS.get(type(syn))
-    if count is not None:
-        return float(count(syn))
-    return float(syn.matrix(syn.weight).nnz)  # type: ignore[attr-defined]  # a new synapse class: exact synapses
-
-
 def _spikes(counts: Mapping[str, np.ndarray], view: str, name: str, layer: object) -> np.ndarray:
     key, shape = f"{view}/{name}", tuple(layer.shape)  # type: ignore[attr-defined]
     if key not in counts:
@@ -126,6 +119,6 @@ def count_activity(net: CanonicalNet, counts: Mapping[str, np.ndarray], view: st
         fo = fan_out(syn)
         rate = None if from_input else float(src.sum()) / (steps * src.size)
         paths.append(PathActivity(path.key, type(syn).__name__.replace("Synapse", ""), path.source, path.target,
-                                  from_input, _flops(syn), int(np.asarray(syn.weight).size), int(fo.sum()),
+                                  from_input, float(syn.flops()), int(np.asarray(syn.weight).size), int(fo.sum()),
                                   rate, float(np.asarray(src, dtype=np.float64).ravel() @ fo)))
     return Activity(steps, float(net.dt), input_profile, tuple(paths), neurons, view)

@@ -17,33 +17,15 @@ Two views of one graph:
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from spikinghash.energy.layers import LayerCost, price_layer
 from spikinghash.energy.targets import TARGETS, HardwareTarget
 from spikinghash.errors import DataError
-from spikinghash.hw_sim.graph import CanonicalNet
-from spikinghash.hw_sim.synapses import AffineSynapse, ConvSynapse, ScaleSynapse, SumPoolSynapse, Synapse
-
-def _conv_flops(s: Synapse) -> int:
-    _, in_per_group, kh, kw = s.weight.shape
-    return int(np.prod(s.out_shape)) * in_per_group * kh * kw
-
-
-def _pool_flops(s: Synapse) -> int:
-    return int(np.prod(s.out_shape)) * int(np.prod(s.geo.weight_shape[2:]))  # type: ignore[attr-defined]
-
-
-#: Dense MACs of one time step, per synapse type (padding positions count, as in the usual counters).
-FLOPS: dict[type, Callable[[Synapse], int]] = {
-    ConvSynapse: _conv_flops,
-    AffineSynapse: lambda s: int(s.weight.shape[0] * s.weight.shape[1]),
-    ScaleSynapse: lambda s: int(np.prod(s.in_shape)),
-    SumPoolSynapse: _pool_flops,
-}
-
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
+from spikinghash.hw_sim.kinds.synapses import Synapse
 
 def spike_counts(rasters: Mapping[str, Mapping[str, np.ndarray]], steps: int) -> dict[str, np.ndarray]:
     """The ``hw_sim_counts.npz`` dict from spike rasters: ``rasters`` maps a view ("float" / "integer") to
@@ -107,7 +89,7 @@ def nir_layers(net: CanonicalNet, counts: Mapping[str, np.ndarray], view: str) -
     for path in net.all_paths():
         syn = net.synapses[path.key]
         kind = type(syn).__name__.replace("Synapse", "")
-        flops = FLOPS[type(syn)](syn)
+        flops = syn.flops()
         if path.source == net.input_name:
             out.append(price_layer(path.key, kind, flops, steps, "mac"))
         else:

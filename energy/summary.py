@@ -19,8 +19,8 @@ from spikinghash.energy.layers import LayerCost, totals
 from spikinghash.energy.nir_count import (hardware_view, has_view, mean_firing_rate, neuron_table, nir_layers,
                                           spike_counts)
 from spikinghash.energy.targets import DEFAULT_TARGET
-from spikinghash.hw_sim.float_sim import simulate_float
-from spikinghash.hw_sim.graph import CanonicalNet
+from spikinghash.hw_sim.frontend.float_sim import simulate_float
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
 
 NO_MODELS_ONNX = "the energy models price a NIR graph (exact synapses, neuron states); this run is counted on ONNX"
 

@@ -9,8 +9,8 @@ into one :class:`~spikinghash.errors.ConfigError`.
 A batch norm directly after a convolution or linear layer is not an offence: the exporter
 folds it into that layer's weights and bias (deployment contract).
 
-For exported graphs: :func:`check_canonical` checks the contract's canonical form, and
-:func:`type_check` runs NIR's own type inference and check. NIR 1.0.8 takes a ``Conv2d``'s
+For exported graphs: :func:`type_check` runs NIR's own type inference and check (the canonical
+form itself is checked where graphs are read, by ``hw_sim.frontend.graph.parse``). NIR 1.0.8 takes a ``Conv2d``'s
 input channels to be ``weight.shape[1]``, which is ``in/groups``: every grouped convolution
 fails its check, and so does ``nir.read(path)`` with its default ``type_check=True``. Read our
 files with ``nir.read(path, type_check=False)`` and then call :func:`type_check`, which
@@ -124,61 +124,3 @@ def type_check(graph: nir.NIRGraph) -> None:
             node.input_type = {"input": np.array([channels, *np.atleast_1d(node.input_shape)])}
     graph.infer_types()
     graph.check_types()
-
-
-WEIGHTED = (nir.Conv2d, nir.Affine, nir.Linear, nir.SumPool2d, nir.AvgPool2d, nir.Scale)
-NEURONS = (nir.LIF, nir.IF)
-_SOURCES = (nir.Input, *NEURONS)
-
-
-def check_canonical(graph: nir.NIRGraph) -> None:
-    """Raise ``ValueError`` unless ``graph`` has the contract's canonical form.
-
-    Every path from a source (``Input`` or a neuron node) to the next neuron node or ``Output``
-    is ``[Flatten] → [Delay] → one weighted node``; ``Flatten`` only before ``Affine``/``Linear``;
-    weighted, ``Delay`` and ``Flatten`` nodes have one input and one successor; ``Output`` is
-    fed by exactly one neuron node; no other node type appears.
-    """
-    nodes = graph.nodes
-    preds: dict[str, list[str]] = {name: [] for name in nodes}
-    succs: dict[str, list[str]] = {name: [] for name in nodes}
-    for src, dst in graph.edges:
-        preds[dst].append(src)
-        succs[src].append(dst)
-    allowed = (*_SOURCES, *WEIGHTED, nir.Delay, nir.Flatten, nir.Output)
-    problems = [f"{n}: node type {type(v).__name__} is not in the contract" for n, v in nodes.items()
-                if not isinstance(v, allowed)]
-
-    def kind(name: str) -> type:
-        return type(nodes[name])
-
-    for name, node in nodes.items():
-        ins, outs = preds[name], succs[name]
-        if isinstance(node, (*WEIGHTED, nir.Delay, nir.Flatten)) and (len(ins) != 1 or len(outs) != 1):
-            problems.append(f"{name}: needs one input and one successor, has {len(ins)} and {len(outs)}")
-            continue
-        if isinstance(node, WEIGHTED):
-            before = nodes[ins[0]]
-            if isinstance(before, nir.Flatten) and not isinstance(node, (nir.Affine, nir.Linear)):
-                problems.append(f"{name}: a Flatten may only precede an Affine or Linear")
-            if not isinstance(before, (*_SOURCES, nir.Delay, nir.Flatten)):
-                problems.append(f"{name}: reads {ins[0]} ({kind(ins[0]).__name__}), not a source, Delay or Flatten")
-            if not isinstance(nodes[outs[0]], (*NEURONS, nir.Output)):
-                problems.append(f"{name}: feeds {outs[0]} ({kind(outs[0]).__name__}), not a neuron node")
-        elif isinstance(node, nir.Delay):
-            if not isinstance(nodes[ins[0]], (*_SOURCES, nir.Flatten)) or not isinstance(nodes[outs[0]], WEIGHTED):
-                problems.append(f"{name}: a Delay must sit between a source (or Flatten) and a weighted node")
-        elif isinstance(node, nir.Flatten):
-            if not isinstance(nodes[ins[0]], _SOURCES) or not isinstance(nodes[outs[0]], (nir.Delay, nir.Affine, nir.Linear)):
-                problems.append(f"{name}: a Flatten must read a source and feed a Delay, Affine or Linear")
-        elif isinstance(node, NEURONS) and not ins:
-            problems.append(f"{name}: a neuron node without input")
-    outputs = [n for n, v in nodes.items() if isinstance(v, nir.Output)]
-    if len(outputs) != 1:
-        problems.append(f"the graph needs one Output node, has {len(outputs)}")
-    else:
-        feeders = preds[outputs[0]]
-        if len(feeders) != 1 or not isinstance(nodes[feeders[0]], NEURONS):
-            problems.append(f"Output must be fed by exactly one neuron node, got {feeders}")
-    if problems:
-        raise ValueError("graph is not in canonical form: " + "; ".join(problems))

@@ -44,7 +44,6 @@ the per-layer scales in ``metadata["spikinghash"]["qat_scales"]`` for ``hw_sim``
 from __future__ import annotations
 
 import os
-from typing import Mapping
 
 import nir
 import numpy as np
@@ -53,9 +52,7 @@ from torch import Tensor, nn
 
 from spikinghash.atomic_io import atomic_path
 from spikinghash.errors import ConfigError
-from spikinghash.export.consumers import Probe, record_consumers
-from spikinghash.export.nir_check import check_canonical, check_nir_exportable, type_check
-from spikinghash.export.portable import make_portable
+from spikinghash.export.nir_check import check_nir_exportable, type_check
 from spikinghash.models.batch_norm import fold_batch_norm
 from spikinghash.models.hash_heads import SpikingHashHead
 from spikinghash.models.lif import LIFParams
@@ -180,18 +177,15 @@ def to_nir_graph(model: NeuromorphicHashNet, *, T: int, dt: float, model_name: s
         metadata["spikinghash"]["qat_scales"] = dict(grid.scales)  # type: ignore[index]
     graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
     type_check(graph)
-    check_canonical(graph)
     return graph
 
 
 def export_nir(model: nn.Module, path: str | os.PathLike, *, T: int | None = None, dt: float = DEFAULT_DT,
-               model_name: str | None = None, portable: bool = False,
-               probes: Mapping[str, Probe] | None = None) -> nir.NIRGraph:
+               model_name: str | None = None) -> nir.NIRGraph:
     """Write ``model`` as a NIR file (``nir.write``, HDF5), atomically, and return the graph.
 
-    The graph's ``metadata["consumers"]`` says which installed consumers run it
-    (``export/consumers.py``: nirtorch, snnTorch's importer, and the ``probes`` passed in, e.g.
-    ``{"spikinghash.hw_sim": hw_sim.graph.load}``).
+    (``spikinghash export nir`` also rewrites it for snnTorch on ``--portable`` and records which installed
+    consumers run it: ``pipeline.export.write_with_consumers``.)
 
     Args:
         model: a neuromorphic profile (``spikinghash_*_nir``); any other model raises a
@@ -201,8 +195,6 @@ def export_nir(model: nn.Module, path: str | os.PathLike, *, T: int | None = Non
             itself does not depend on it.
         dt: simulation step in seconds (``tau = γ·dt``).
         model_name: the registered name, for the metadata and messages (default: class name).
-        portable: rewrite for snnTorch's importer first (``export/portable.py``).
-        probes: extra consumer probes (each raises if it cannot take the graph).
     """
     name = model_name if model_name is not None else type(model).__name__
     check_nir_exportable(model, name)
@@ -211,9 +203,6 @@ def export_nir(model: nn.Module, path: str | os.PathLike, *, T: int | None = Non
     if steps < 1 or not dt > 0:
         raise ConfigError(f"T={steps}, dt={dt}: give T >= 1 time steps and a step dt > 0 seconds")
     graph = to_nir_graph(model, T=steps, dt=dt, model_name=name)
-    if portable:
-        graph = make_portable(graph)
-    record_consumers(graph, probes)
     write_graph(graph, path)
     return graph
 

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.export.portable import make_portable
 from spikinghash.export.snntorch_nir import DEFAULT_DT, snntorch_to_nir
 
 
@@ -83,13 +82,13 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
 
 
 def snntorch_graph(spec: str, input_shape: tuple[int, ...], *, weights: str | os.PathLike | None = None,
-                   dt: float = DEFAULT_DT, portable: bool = False) -> nir.NIRGraph:
+                   dt: float = DEFAULT_DT) -> nir.NIRGraph:
     """The NIR graph of the factory's model (with ``weights``), traced on one zero frame of ``input_shape``;
-    rewritten by :func:`~spikinghash.export.portable.make_portable` if ``portable``."""
+    (``--portable`` rewrites it afterwards: ``hw_sim.frontend.portable``)."""
     net = load_factory(spec)
     if weights is not None:
         load_weights(net, weights)
     dtype = next((p.dtype for p in net.parameters()), torch.float32)
     graph = snntorch_to_nir(net, torch.zeros(1, *input_shape, dtype=dtype), dt=dt)
     graph.metadata["snntorch"]["factory"] = spec
-    return make_portable(graph) if portable else graph
+    return graph

@@ -1,22 +1,21 @@
-"""Integer (Loihi-like) simulation of exported spiking networks: real Lava and a fast twin.
+"""The deployment core: any spiking network on a Loihi-like integer target, shaped like a compiler.
 
-Importing this package makes lava-nc 0.10 usable on Python 3.11 (see ``lava_compat``).
+Input: a NIR graph (any standard one, never a torch module) and frames ``[T, B, *input_shape]``.
+Sub-packages, in import order (each imports only those before it; ``tests/test_layering.py`` checks it):
 
-Input: a NIR graph in the canonical form of ``docs/deploy_contract.md`` (never a torch
-module) and frames ``[T, B, C, H, W]``. Pipeline, one module each:
+- ``spec``: the integer target described once (every bit width, rounding, wrap and clipping rule);
+- ``kinds``: every NIR node kind, one registry entry each (``kinds.registry.KINDS``), its description
+  holding its float step, fixed-point step, exact matrix, FLOPs and netx form side by side;
+- ``frontend``: read a graph (``read.load``), lower it through a list of passes (``passes``), parse the
+  canonical form (``graph``), the float reference (``float_sim``) and the readouts (``readout``); the
+  ``--portable`` rewrite and the consumer probe of exported graphs;
+- ``target``: the one quantizer (``quantize``: calibration, rules such as the QAT grid's fixed scales or
+  netx's format as parameters), the integer network (``int_net``), the QAT grid (``qat_grid``);
+- ``backends``: fast, lava and netx, one registry entry each with one signature (``backends.run``:
+  an integer network and frames in, a :class:`~.backends.result.BackendResult` out); Lava's import hook
+  is installed only when a Lava backend is imported;
+- ``verify``: float against integer (``float_vs_integer``), backend against backend (``compare``,
+  ``backends``), and the per-layer figure.
 
-- ``graph``: parse and check the canonical form -> neuron layers, paths, Lava lags/delays;
-- ``synapses`` / ``neurons``: each layer type described once, with its float behaviour and
-  its Lava bit-accurate behaviour side by side;
-- ``float_sim``: the reference float simulation of the graph (the contract's semantics);
-- ``quantize``: calibrate on frames, pick each layer's scale, build the ``int_net.IntNet``;
-- ``lava_net``: run an IntNet on lava-nc processes (``Loihi2SimCfg(select_tag="fixed_pt")``);
-- ``fast_sim``: the same IntNet batched, bit-exact with the Lava run;
-- ``compare``: float vs integer agreement, hash bits; fast vs Lava bit-exactness;
-- ``float_vs_integer``: both simulations over whole splits, tallied; ``lava_vs_fast``: Lava against the
-  fast simulator on a few samples, timed; ``qat_grid``: the fixed grid of quantization-aware fine-tuning.
+``nir_examples`` (the field's reference graphs) and ``threads`` stand apart.
 """
-
-from spikinghash.hw_sim import lava_compat as _lava_compat
-
-_lava_compat.install()

@@ -33,7 +33,7 @@ from spikinghash.energy.targets import E_AC_PJ, E_MAC_PJ, HOROWITZ_2014
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
 from spikinghash.export.onnx_export import export_onnx
-from spikinghash.hw_sim.graph import load
+from spikinghash.hw_sim.frontend.read import load
 from spikinghash.models.neuromorphic import NeuromorphicHashNet
 from spikinghash.pipeline.frames import batches, split_rows
 from spikinghash.pipeline.graph_run import is_graph_file, open_graph_run

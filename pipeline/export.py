@@ -8,13 +8,14 @@ import nir
 
 from spikinghash.atomic_io import check_output_file
 from spikinghash.errors import ConfigError, DataError, note
-from spikinghash.export.consumers import record_consumers
 from spikinghash.export.nir_check import check_nir_exportable
 from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph, write_graph
 from spikinghash.export.onnx_export import OPSETS, ExportInfo, export_onnx
-from spikinghash.export.portable import make_portable
 from spikinghash.export.snntorch_load import snntorch_graph
-from spikinghash.hw_sim.graph import CanonicalNet, load, parse, read_checked
+from spikinghash.hw_sim.frontend.consumers import record_consumers
+from spikinghash.hw_sim.frontend.graph import CanonicalNet, parse
+from spikinghash.hw_sim.frontend.portable import make_portable
+from spikinghash.hw_sim.frontend.read import load, read_checked
 from spikinghash.pipeline.run_dir import NIR_FILE, ONNX_FILE, Run, load_run
 
 
@@ -35,9 +36,9 @@ HW_SIM_PROBE = {"spikinghash.hw_sim": load}
 
 
 def write_with_consumers(graph: nir.NIRGraph, path: str | Path, portable: bool = False) -> tuple[nir.NIRGraph, dict[str, str]]:
-    """Write ``graph`` (made portable first if asked: ``export.portable``) atomically, with the consumers that can
-    run it (``export.consumers``: hw_sim, nirtorch, snnTorch's importer, each tried) in its metadata; returns
-    them."""
+    """Write ``graph`` (made portable first if asked: ``hw_sim.frontend.portable``) atomically, with the consumers
+    that can run it (``hw_sim.frontend.consumers``: hw_sim, nirtorch, snnTorch's importer, each tried) in its
+    metadata; returns them."""
     if portable:
         graph = make_portable(graph)
     consumers = record_consumers(graph, HW_SIM_PROBE)

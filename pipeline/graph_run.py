@@ -25,8 +25,9 @@ from spikinghash.atomic_io import write_json
 from spikinghash.data.frames import FrameDataset
 from spikinghash.data.registry import DatasetInfo, dataset_info, load_split
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.hw_sim.graph import CanonicalNet, load
-from spikinghash.hw_sim.readout import choose_readout
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
+from spikinghash.hw_sim.frontend.read import load
+from spikinghash.hw_sim.frontend.readout import choose_readout
 
 GRAPH_JSON = "graph.json"
 

@@ -5,7 +5,7 @@ The graph (a run's ``model.nir``, or a NIR file with its dataset) is quantized f
 (``hw_sim.netx_export.fit_for_netx``: 8-bit dense weights at exponent 0, biases on netx's 64-unit grid;
 the changes are reported per layer) on the same calibration subset ``simulate`` uses, written as netx's
 HDF5 network, loaded with ``netx.hdf5.Network`` and compared spike for spike with the fast simulator
-and our own Lava build (``hw_sim.netx_run.run_netx``). Only sequential graphs can be written; any other
+and our own Lava build (``hw_sim.verify.netx.run_netx``). Only sequential graphs can be written; any other
 is refused with the reasons.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 
 from spikinghash.atomic_io import check_output_file
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.graph import CanonicalNet
-from spikinghash.hw_sim.int_net import IntNet
-from spikinghash.hw_sim.netx_export import fit_for_netx, write_netx
-from spikinghash.hw_sim.netx_run import run_netx
-from spikinghash.hw_sim.quantize import qat_scales
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
+from spikinghash.hw_sim.target.int_net import IntNet
+from spikinghash.hw_sim.backends.netx.write import fit_for_netx, write_netx
+from spikinghash.hw_sim.verify.netx import run_netx
+from spikinghash.hw_sim.target.quantize import qat_scales
 from spikinghash.pipeline.export import ensure_nir
 from spikinghash.pipeline.frames import batches, calibration_frames, split_rows
 from spikinghash.pipeline.graph_run import is_graph_file, open_graph_run

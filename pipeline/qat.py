@@ -25,9 +25,9 @@ import torch
 from spikinghash.atomic_io import check_output_dir, write_json
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
-from spikinghash.hw_sim.graph import parse
-from spikinghash.hw_sim.qat_grid import derive_grid
-from spikinghash.hw_sim.quantize import quantize
+from spikinghash.hw_sim.frontend.graph import parse
+from spikinghash.hw_sim.target.qat_grid import derive_grid
+from spikinghash.hw_sim.target.quantize import quantize
 from spikinghash.models.fake_quant import QatGrid
 from spikinghash.models.qat import grid_inputs, require_neuromorphic
 from spikinghash.pipeline.frames import calibration_frames

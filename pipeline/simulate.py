@@ -28,14 +28,14 @@ from tqdm import tqdm
 
 from spikinghash.atomic_io import check_output_dir, write_json, write_npz
 from spikinghash.errors import ConfigError, DataError, note
-from spikinghash.hw_sim.compare import code_agreement
-from spikinghash.hw_sim.float_vs_integer import Tally, simulate_split
-from spikinghash.hw_sim.graph import CanonicalNet
-from spikinghash.hw_sim.heap import keep_freed_memory
-from spikinghash.hw_sim.int_net import IntNet
-from spikinghash.hw_sim.lava_vs_fast import lava_vs_fast
-from spikinghash.hw_sim.plots import plot_layers
-from spikinghash.hw_sim.quantize import qat_scales, quant_summary, quantize
+from spikinghash.hw_sim.verify.compare import code_agreement
+from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
+from spikinghash.hw_sim.backends.heap import keep_freed_memory
+from spikinghash.hw_sim.target.int_net import IntNet
+from spikinghash.hw_sim.verify.backends import lava_vs_fast
+from spikinghash.hw_sim.verify.plots import plot_layers
+from spikinghash.hw_sim.target.quantize import qat_scales, quant_summary, quantize
 from spikinghash.pipeline.export import ensure_nir
 from spikinghash.pipeline.frames import batches, calibration_frames, split_rows
 from spikinghash.pipeline.run_dir import (CODES, EVAL, HW_SIM_CODES, HW_SIM_COUNTS, HW_SIM_JSON, HW_SIM_PNG, Run,

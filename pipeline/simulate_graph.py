@@ -23,13 +23,13 @@ import numpy as np
 from tqdm import tqdm
 
 from spikinghash.atomic_io import write_npz
-from spikinghash.hw_sim.compare import code_agreement
-from spikinghash.hw_sim.float_vs_integer import Tally, simulate_split
-from spikinghash.hw_sim.heap import keep_freed_memory
-from spikinghash.hw_sim.int_net import IntNet
-from spikinghash.hw_sim.lava_vs_fast import lava_vs_fast
-from spikinghash.hw_sim.plots import plot_layers
-from spikinghash.hw_sim.readout import accuracy
+from spikinghash.hw_sim.verify.compare import code_agreement
+from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
+from spikinghash.hw_sim.backends.heap import keep_freed_memory
+from spikinghash.hw_sim.target.int_net import IntNet
+from spikinghash.hw_sim.verify.backends import lava_vs_fast
+from spikinghash.hw_sim.verify.plots import plot_layers
+from spikinghash.hw_sim.frontend.readout import accuracy
 from spikinghash.pipeline.frames import batches, split_rows
 from spikinghash.pipeline.graph_run import GraphRun, open_graph_run
 from spikinghash.pipeline.run_dir import HW_SIM_CODES, HW_SIM_COUNTS, HW_SIM_JSON, HW_SIM_PNG

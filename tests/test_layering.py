@@ -9,11 +9,19 @@ The order, written down once here and drawn in the README's "Layout" section::
 A domain package imports only the packages below it; only ``pipeline`` knows run folders and
 may import every domain package; ``cli`` imports ``pipeline`` (and ``data`` for ``data list``).
 The top-level modules (``errors``, ``atomic_io``, ``plotting``) are shared by all.
+
+Inside ``hw_sim`` the deployment core is ordered the same way (``HW_SIM_ORDER``)::
+
+    spec -> kinds -> frontend -> target -> backends -> verify
+
+a sub-layer imports only those before it (``spec``, ``threads`` and ``nir_examples`` are the base).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +41,19 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": {"data", "models", "retrieval", "train", "export", "hw_sim", "energy", "report"},
     "cli": {"pipeline", "data"},
 }
+
+
+#: hw_sim's sub-layers in import order; a module imports only its own sub-layer and those before it.
+HW_SIM_ORDER = ("spec", "kinds", "frontend", "target", "backends", "verify")
+HW_SIM_BASE = {"spec", "threads", "nir_examples"}
+
+
+def _hw_sim_level(parts: list[str]) -> int | None:
+    """The sub-layer index of ``hw_sim.<parts...>`` (the base modules are level 0), None for the package itself."""
+    if not parts:
+        return None
+    head = parts[0]
+    return 0 if head in HW_SIM_BASE else HW_SIM_ORDER.index(head) if head in HW_SIM_ORDER else None
 
 
 def imported_packages(source: str) -> list[tuple[int, str]]:
@@ -63,8 +84,51 @@ def violations(root: Path) -> list[str]:
     return bad
 
 
+def hw_sim_violations(root: Path) -> list[str]:
+    """Every import inside ``hw_sim`` against :data:`HW_SIM_ORDER`, as ``file:line  a -> b``."""
+    bad = []
+    for path in sorted((root / "hw_sim").rglob("*.py")):
+        own = _hw_sim_level(list(path.relative_to(root / "hw_sim").with_suffix("").parts))
+        if own is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for target in {name.split(".")[2] for name in names if name.startswith(f"{PACKAGE}.hw_sim.")}:
+                level = _hw_sim_level([target])
+                if level is not None and level > own:
+                    bad.append(f"{path.relative_to(root)}:{node.lineno}  {path.parent.name} -> {target}")
+    return bad
+
+
 def test_no_import_runs_against_the_layer_order() -> None:
     assert violations(ROOT) == []
+
+
+def test_hw_sim_sub_layers_import_in_order() -> None:
+    assert hw_sim_violations(ROOT) == []
+
+
+def test_a_backward_hw_sim_import_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "hw_sim" / "frontend").mkdir(parents=True)
+    (tmp_path / "hw_sim" / "frontend" / "bad.py").write_text("from spikinghash.hw_sim.target.quantize import quantize\n")
+    (tmp_path / "hw_sim" / "frontend" / "good.py").write_text("from spikinghash.hw_sim.kinds.registry import KINDS\n")
+    assert hw_sim_violations(tmp_path) == ["hw_sim/frontend/bad.py:1  frontend -> target"]
+
+
+def test_energy_and_the_front_end_need_no_lava() -> None:
+    """Lava's import hook is installed by the Lava backends alone: energy, the front end, the target, the fast
+    backend and the pipeline's drivers import no Lava module and leave ``sys.meta_path`` alone."""
+    code = ("import sys; import spikinghash.energy, spikinghash.hw_sim.frontend.read, spikinghash.hw_sim.target.quantize, "
+            "spikinghash.hw_sim.backends.fast; "
+            "assert not [m for m in sys.modules if m.startswith('lava')], 'lava imported'; "
+            "assert not [f for f in sys.meta_path if 'Lava' in type(f).__name__], 'hook installed'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-1500:]
 
 
 def test_relative_imports_are_not_used_to_hide_a_dependency() -> None:

@@ -27,7 +27,7 @@ import pytest
 import torch
 import yaml
 
-from spikinghash.hw_sim.graph import read_checked
+from spikinghash.hw_sim.frontend.read import read_checked
 from spikinghash.train.checkpoint import load_checkpoint
 
 from .bad_inputs import TINY_CONFIG

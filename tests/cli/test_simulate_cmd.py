@@ -81,7 +81,7 @@ def nir_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_export_nir_writes_a_file_hw_sim_reads(nir_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from spikinghash.hw_sim.graph import load
+    from spikinghash.hw_sim.frontend.read import load
 
     out = tmp_path / "x.nir"
     assert main(["export", "nir", str(nir_run), "-o", str(out)]) == 0
@@ -161,7 +161,7 @@ def test_missing_run_and_corrupt_nir_file(nir_run: Path, tmp_path: Path, capsys:
     bad = tmp_path / "bad.nir"
     bad.write_bytes(b"not an hdf5 file")
     from spikinghash.errors import DataError
-    from spikinghash.hw_sim.graph import load
+    from spikinghash.hw_sim.frontend.read import load
 
     with pytest.raises(DataError, match="bad.nir' cannot be read as a NIR graph"):
         load(bad)

@@ -80,7 +80,7 @@ def _check_models(run: Path, s: dict, view: str) -> None:
 def _write_counts(run: Path, layers: set[str]) -> None:
     """``hw_sim_counts.npz`` with 4 spikes per neuron over 4 samples, in each layer's neuron shape."""
     from spikinghash.export.nir_export import export_nir
-    from spikinghash.hw_sim.graph import load
+    from spikinghash.hw_sim.frontend.read import load
     from spikinghash.pipeline.run_dir import load_run
 
     trained = load_run(run)

@@ -33,7 +33,7 @@ from spikinghash.energy.layers import totals
 from spikinghash.energy.markdown import energy_markdown
 from spikinghash.energy.models import MODELS, loihi
 from spikinghash.energy.nir_count import hardware_view, nir_layers
-from spikinghash.hw_sim.graph import load
+from spikinghash.hw_sim.frontend.read import load
 
 T, B, DT = 3, 2, 1e-3
 MEAN_RATE = 3.5 / 18

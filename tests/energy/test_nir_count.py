@@ -11,8 +11,8 @@ from spikinghash.energy.nir_count import (fan_out, firing_rates, hardware_view, 
                                           spike_counts)
 from spikinghash.energy.layers import totals
 from spikinghash.energy.targets import TARGETS
-from spikinghash.hw_sim.float_sim import simulate_float
-from spikinghash.hw_sim.graph import load
+from spikinghash.hw_sim.frontend.float_sim import simulate_float
+from spikinghash.hw_sim.frontend.read import load
 
 DT = 1e-3
 T, B = 4, 3  # different on purpose: a count divided by T instead of B would show
@@ -131,8 +131,8 @@ def test_counts_from_another_graph_are_refused(measured: tuple) -> None:
 
 
 def test_integer_counts_from_the_fast_simulator(measured: tuple) -> None:
-    from spikinghash.hw_sim.fast_sim import simulate_int
-    from spikinghash.hw_sim.quantize import quantize
+    from spikinghash.hw_sim.backends.fast import simulate_int
+    from spikinghash.hw_sim.target.quantize import quantize
 
     net, frames, _, _ = measured
     int_run = simulate_int(quantize(net, frames), frames)

@@ -12,6 +12,7 @@ import torch
 
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import write_graph
+from spikinghash.hw_sim.frontend.portable import make_portable
 from spikinghash.export.snntorch_load import load_factory, load_weights, parse_input_shape, snntorch_graph
 
 FACTORY = '''
@@ -42,7 +43,7 @@ def test_factory_weights_and_graph(user_module: str, tmp_path: Path) -> None:
     graph = snntorch_graph(f"{user_module}:build", (4,), weights=tmp_path / "sd.pt", dt=2e-3)
     assert (graph.nodes["0"].weight == 0.25).all() and graph.metadata["dt"] == 2e-3
     assert graph.metadata["snntorch"]["factory"] == f"{user_module}:build"
-    portable = snntorch_graph(f"{user_module}:build", (4,), portable=True)
+    portable = make_portable(snntorch_graph(f"{user_module}:build", (4,)))
     assert portable.metadata["dt"] == 1e-4
     write_graph(graph, tmp_path / "m.nir")
     assert set(nir.read(tmp_path / "m.nir", type_check=False).nodes) == {"input", "0", "1", "output"}

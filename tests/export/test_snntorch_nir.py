@@ -192,8 +192,8 @@ HW_SIM_NETS = {
 @pytest.mark.parametrize("name", HW_SIM_NETS, ids=list(HW_SIM_NETS))
 def test_hw_sim_float_reference_equals_snntorch(name: str) -> None:
     """hw_sim's float reference (its lowering of the standard graph) == snnTorch, in every layer."""
-    from spikinghash.hw_sim.float_sim import simulate_float
-    from spikinghash.hw_sim.graph import load
+    from spikinghash.hw_sim.frontend.float_sim import simulate_float
+    from spikinghash.hw_sim.frontend.read import load
 
     build, shape, rate = HW_SIM_NETS[name]
     net = build()

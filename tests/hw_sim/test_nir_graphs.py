@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from spikinghash.hw_sim import nir_examples
-from spikinghash.hw_sim.compare import bit_exactness
-from spikinghash.hw_sim.fast_sim import simulate_int
-from spikinghash.hw_sim.float_sim import simulate_float
-from spikinghash.hw_sim.graph import load
-from spikinghash.hw_sim.quantize import quantize
-from spikinghash.hw_sim.readout import accuracy, choose_readout, predictions
+from spikinghash.hw_sim.verify.compare import bit_exactness
+from spikinghash.hw_sim.backends.fast import simulate_int
+from spikinghash.hw_sim.frontend.float_sim import simulate_float
+from spikinghash.hw_sim.frontend.read import load
+from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.frontend.readout import accuracy, choose_readout, predictions
 
 
 def cnn_oracle(g: nir.NIRGraph, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -160,7 +160,7 @@ CASES = {"nmnist_cnn": (nir_examples.nmnist_cnn, (2, 34, 34), 0.3),
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_lava_is_bit_exact_with_the_fast_simulator(case: str) -> None:
-    from spikinghash.hw_sim.lava_net import run_lava
+    from spikinghash.hw_sim.backends.lava.run import run_lava
 
     build, shape, rate = CASES[case]
     net = load(build())
@@ -232,7 +232,7 @@ def test_threshold_delayed_self_loop_and_cubali_float_equal_nirs_equations() -> 
 
 @pytest.mark.slow
 def test_lava_is_bit_exact_on_threshold_delayed_self_loop_and_cubali() -> None:
-    from spikinghash.hw_sim.lava_net import run_lava
+    from spikinghash.hw_sim.backends.lava.run import run_lava
 
     net = load(kinds_graph())
     x = _frames((6,), 0.6, steps=10, batch=3, seed=4)

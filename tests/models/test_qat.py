@@ -14,11 +14,12 @@ import torch
 
 from spikinghash.errors import ConfigError
 from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
-from spikinghash.hw_sim.fast_sim import simulate_int
-from spikinghash.hw_sim.float_sim import simulate_float
-from spikinghash.hw_sim.graph import load, parse
-from spikinghash.hw_sim.qat_grid import derive_grid as derive_grid_spec
-from spikinghash.hw_sim.quantize import qat_scales, quant_summary, quantize
+from spikinghash.hw_sim.backends.fast import simulate_int
+from spikinghash.hw_sim.frontend.float_sim import simulate_float
+from spikinghash.hw_sim.frontend.read import load
+from spikinghash.hw_sim.frontend.graph import parse
+from spikinghash.hw_sim.target.qat_grid import derive_grid as derive_grid_spec
+from spikinghash.hw_sim.target.quantize import qat_scales, quant_summary, quantize
 from spikinghash.models import create_model
 from spikinghash.models.batch_norm import fold_batch_norm
 from spikinghash.models.fake_quant import QatGrid, fake_quant

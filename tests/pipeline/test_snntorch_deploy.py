@@ -14,10 +14,10 @@ import torch
 
 from spikinghash.cli.main import main
 from spikinghash.export.snntorch_nir import snntorch_to_nir
-from spikinghash.hw_sim.fast_sim import simulate_int
-from spikinghash.hw_sim.graph import load
-from spikinghash.hw_sim.lava_net import run_lava
-from spikinghash.hw_sim.quantize import quantize
+from spikinghash.hw_sim.backends.fast import simulate_int
+from spikinghash.hw_sim.frontend.read import load
+from spikinghash.hw_sim.backends.lava.run import run_lava
+from spikinghash.hw_sim.target.quantize import quantize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from export.snntorch_nets import conv_net, recurrent_net  # noqa: E402  (the real snnTorch networks)

@@ -1,0 +1,1 @@
+"""Backends: interchangeable executors of an integer network (``target.int_net.IntNet``)."""
