@@ -99,8 +99,8 @@ def main_ti(args: argparse.Namespace) -> None:
     fast, fast_rate = fast_run(q, frames, args)
     lava = run_lava(q, frames, samples=args.lava_samples)
     per_sample = (lava.seconds - lava.setup_seconds) / args.lava_samples
-    print(f"lava {lava.reset}: {args.lava_samples} samples in {lava.seconds:.1f} s (build+compile+start "
-          f"{lava.setup_seconds:.1f} s once, then {per_sample:.2f} s/sample; {lava.processes} processes); "
+    print(f"lava {lava.info["reset"]}: {args.lava_samples} samples in {lava.seconds:.1f} s (build+compile+start "
+          f"{lava.setup_seconds:.1f} s once, then {per_sample:.2f} s/sample; {lava.info["processes"]} processes); "
           f"differences vs fast sim: {sum(bit_exactness(fast, lava).values())}")
     print(f"samples in 90 s: {max(0, int((90 - lava.setup_seconds) / per_sample))}; ratio fast / lava per sample: "
           f"{fast_rate * per_sample:,.1f}x; with start-up: {fast_rate * lava.seconds / args.lava_samples:,.1f}x")
@@ -136,7 +136,7 @@ def main() -> None:
         per_sample = (lava.seconds - lava.setup_seconds) / count
         print(f"lava {reset:8s}: {count:3d} samples in {lava.seconds:6.2f} s = {count / lava.seconds:6.3f} samples/s"
               f" (build+compile+start {lava.setup_seconds:.1f} s once, then {per_sample:.3f} s/sample; "
-              f"{lava.processes} processes); differences vs fast sim: {json.dumps(diff)}")
+              f"{lava.info["processes"]} processes); differences vs fast sim: {json.dumps(diff)}")
     big = runs["interval", 2 * n]
     marginal = 2 * n / (big.seconds - big.setup_seconds)
     print(f"lava interval, per sample after start-up: {marginal:.3f} samples/s (start-up {big.setup_seconds:.1f} s); "

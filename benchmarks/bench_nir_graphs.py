@@ -55,7 +55,7 @@ def bench(name: str, graph, shape: tuple[int, ...], rate: float, steps: int, lav
     fast = simulate_int(int_net, x, batch_size=fast_samples, threads=threads)
     fast_seconds = time.perf_counter() - start
     diff = bit_exactness(fast, lava_2n)
-    return {"graph": name, "T": steps, "layers": list(net.neurons), "realisations": lava_2n.realisations,
+    return {"graph": name, "T": steps, "layers": list(net.neurons), "realisations": lava_2n.info["realisations"],
             "lava_samples": [lava_samples, 2 * lava_samples],
             "lava_seconds": [round(lava_n.seconds, 3), round(lava_2n.seconds, 3)],
             "lava_setup_seconds": round(lava_2n.setup_seconds, 3),

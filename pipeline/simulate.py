@@ -33,7 +33,7 @@ from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
 from spikinghash.hw_sim.frontend.graph import CanonicalNet
 from spikinghash.hw_sim.backends.heap import keep_freed_memory
 from spikinghash.hw_sim.target.int_net import IntNet
-from spikinghash.hw_sim.verify.backends import lava_vs_fast
+from spikinghash.hw_sim.verify.backends import compare_with_fast
 from spikinghash.hw_sim.verify.plots import plot_layers
 from spikinghash.hw_sim.target.quantize import qat_scales, quant_summary, quantize
 from spikinghash.pipeline.export import ensure_nir
@@ -141,7 +141,7 @@ def simulate_lava(run: Run, int_net: IntNet, quant: dict[str, Any], samples: int
     rows = split_rows(run.data.query, samples)
     loaded = split_rows(run.data.query, max(TIMING_SAMPLES, samples))  # read once: Lava's are the first ones
     frames = next(batches(run.data.query, loaded, len(loaded)))
-    result = lava_vs_fast(int_net, frames, len(rows), timing_frames=frames)
+    result = compare_with_fast(int_net, frames, len(rows), "lava", timing_frames=frames)
     update = {"model": run.cfg.model, "fingerprint": run.fingerprint, "T": int(frames.shape[0]), "lava": result}
     path = run.path(HW_SIM_JSON)
     if not path.is_file():

@@ -27,7 +27,7 @@ from spikinghash.hw_sim.verify.compare import code_agreement
 from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
 from spikinghash.hw_sim.backends.heap import keep_freed_memory
 from spikinghash.hw_sim.target.int_net import IntNet
-from spikinghash.hw_sim.verify.backends import lava_vs_fast
+from spikinghash.hw_sim.verify.backends import compare_with_fast
 from spikinghash.hw_sim.verify.plots import plot_layers
 from spikinghash.hw_sim.frontend.readout import accuracy
 from spikinghash.pipeline.frames import batches, split_rows
@@ -93,7 +93,7 @@ def simulate_graph_lava(run: GraphRun, int_net: IntNet, quant: dict[str, Any], s
     loaded = split_rows(query, max(TIMING_SAMPLES, samples))
     frames = next(batches(query, loaded, len(loaded)))
     labels = query.split.labels[:len(rows)] if run.readout == "classify" else None
-    result = lava_vs_fast(int_net, frames, len(rows), timing_frames=frames, labels=labels)
+    result = compare_with_fast(int_net, frames, len(rows), "lava", timing_frames=frames, labels=labels)
     update = {**_header(run), "lava": result}
     if not run.path(HW_SIM_JSON).is_file():
         update["quantization"] = quant

@@ -31,26 +31,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
-from spikinghash.hw_sim.kinds.neurons import FixedTrace, IntNeuron
+from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.frontend.readout import hash_codes
+from spikinghash.hw_sim.kinds.neurons import FixedTrace, IntNeuron
 from spikinghash.hw_sim.kinds.synapses import F32_EXACT, WRAP_FREE
+from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 from spikinghash.hw_sim.threads import torch_threads
 
 COUNTERS = ("v_saturations", "u_wraps", "synapse_wraps")
-
-
-@dataclass(frozen=True)
-class IntRun:
-    """``spikes``: per neuron layer ``[T, B, *shape]`` uint8, aligned to float steps (Lava's latency removed);
-    ``codes`` ``[B, L]`` (Eq. 18); ``v_hash`` ``[T, B, L]`` int64: the hash layer's v after each step (what a
-    Lava Monitor of ``v`` reads); ``counts``: per layer ``COUNTERS`` and ``{"input": {"clipped": n}}``."""
-
-    spikes: dict[str, np.ndarray]
-    codes: np.ndarray
-    v_hash: np.ndarray
-    counts: dict[str, dict[str, int]]
-    seconds: float
 
 
 def _window(raster: Tensor, start: int, lo: int, hi: int) -> Tensor:
@@ -108,12 +96,17 @@ def _laid_out(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     return torch.zeros((steps, batch, h, w, c), dtype=dtype).permute(0, 1, 4, 2, 3)
 
 
-def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> tuple[dict[str, Tensor], Tensor, dict[str, dict[str, int]]]:
+Part = tuple[dict[str, Tensor], Tensor, dict[str, dict[str, int]], dict[str, tuple[Tensor, Tensor]]]
+
+
+def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> Part:
+    """One batch: per layer spikes ``[T, B, *shape]``, the output layer's v, counters and final (u, v)."""
     net = int_net.net
     steps, batch = x.shape[:2]
     rasters: dict[str, tuple[Tensor, int]] = {net.input_name: (_laid_out(x.shape, x.dtype).copy_(x), 0)}
     windows: dict[str, Tensor] = {}
     counts: dict[str, dict[str, int]] = {}
+    states: dict[str, tuple[Tensor, Tensor]] = {}
     v_hash = torch.empty(0)
     for name, layer in net.neurons.items():
         lag = net.lags[name]
@@ -142,13 +135,14 @@ def _simulate(int_net: IntNet, plan: _Plan, x: Tensor) -> tuple[dict[str, Tensor
             trace, rec_wraps = _recurrent_run(int_net, plan, name, qn, a_in, keep_v)
             syn_wraps += rec_wraps
         else:
-            trace = qn.run(a_in, reset_step=0, count_from=0, keep_v=keep_v, float_spikes=True)
+            trace = qn.run(a_in, reset_step=0, count_from=0, keep_v=keep_v, float_spikes=True, final=True)
         rasters[name] = (trace.spikes_float, lag)
+        states[name] = trace.final
         windows[name] = trace.spikes
         counts[name] = {"v_saturations": trace.v_saturations, "u_wraps": trace.u_wraps, "synapse_wraps": syn_wraps}
         if name == net.output:
             v_hash = trace.v
-    return windows, v_hash, counts
+    return windows, v_hash, counts, states
 
 
 def _recurrent_run(int_net: IntNet, plan: _Plan, name: str, qn: IntNeuron, a_in: Tensor,
@@ -177,7 +171,8 @@ def _recurrent_run(int_net: IntNet, plan: _Plan, name: str, qn: IntNeuron, a_in:
         if v is not None:
             v[t] = step.v[0]
         saturations, u_wraps = saturations + step.v_saturations, u_wraps + step.u_wraps
-    return FixedTrace(spikes, v, saturations, u_wraps, as_float), wraps
+    final = tuple(torch.from_numpy(s.reshape(batch, *shape)) for s in state)
+    return FixedTrace(spikes, v, saturations, u_wraps, as_float, final), wraps
 
 
 def _joined(parts: list[Tensor]) -> Tensor:
@@ -185,9 +180,9 @@ def _joined(parts: list[Tensor]) -> Tensor:
     return parts[0].contiguous() if len(parts) == 1 else torch.cat(parts, dim=1).contiguous()
 
 
-def simulate_int(int_net: IntNet, frames: Any, batch_size: int = 64, threads: int = 1) -> IntRun:
-    """Run ``frames [T, B, *input_shape]`` through the integer network, ``batch_size`` samples at a time
-    on ``threads`` torch threads."""
+def simulate_int(int_net: IntNet, frames: Any, batch_size: int = 64, threads: int = 1) -> BackendResult:
+    """The ``fast`` backend: ``frames [T, B, *input_shape]`` through the integer network, ``batch_size`` samples
+    at a time on ``threads`` torch threads; final u and v of every layer in ``states``."""
     start = time.perf_counter()
     x, clipped = quantize_input(int_net, frames, torch.float32)  # exact: at most 16 bits
     plan = _plan(int_net)
@@ -197,5 +192,8 @@ def simulate_int(int_net: IntNet, frames: Any, batch_size: int = 64, threads: in
     spikes = {n: _joined([p[0][n] for p in parts]).numpy() for n in names}
     counts = {n: {c: sum(p[2][n][c] for p in parts) for c in COUNTERS} for n in names}
     counts["input"] = {"clipped": clipped}
+    states = {n: {var: torch.cat([p[3][n][k] for p in parts]).contiguous().numpy() for k, var in enumerate("uv")}
+              for n in names}
     v_hash = _joined([p[1] for p in parts]).numpy()
-    return IntRun(spikes, hash_codes(spikes[int_net.net.output]), v_hash, counts, time.perf_counter() - start)
+    return BackendResult("fast", spikes, hash_codes(spikes[int_net.net.output]), v_hash, states, counts,
+                         time.perf_counter() - start)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import nir
 import numpy as np
 import scipy.sparse as sp
 
@@ -45,6 +44,7 @@ class Stage:
     conv: ConvSpec | None
     delay: int = 0
     weighted: bool = True
+    elementwise: bool = False
 
 
 def identity_stage(name: str, node: Any, in_shape: Shape, out_shape: Shape, delay: int = 0) -> Stage:
@@ -57,7 +57,7 @@ def weighted_stage(name: str, node: Any, in_shape: Shape) -> Stage:
     matrix and bias, and its convolution form where it has one (``Synapse.conv_spec``)."""
     syn = KINDS[type(node)].build(node, name, in_shape)
     return Stage(name, node, in_shape, syn.out_shape, syn.matrix(syn.weight).tocsr(), syn.bias.ravel().copy(),
-                 syn.conv_spec())
+                 syn.conv_spec(), elementwise=syn.elementwise)
 
 
 def compose_conv(first: ConvSpec, second: ConvSpec) -> ConvSpec:
@@ -89,7 +89,6 @@ class Composite:
     delay: int
     names: list[str]
     elementwise: bool
-    ends_affine: bool
 
 
 def compose(stages: list[Stage], counted: list[bool]) -> Composite:
@@ -110,15 +109,13 @@ def compose(stages: list[Stage], counted: list[bool]) -> Composite:
             conv_ok = conv_ok and (len(stage.out_shape) == 3 or stage.delay > 0)
             continue
         names.append(stage.name)
-        elementwise = elementwise and isinstance(stage.node, nir.Scale)
+        elementwise = elementwise and stage.elementwise
         if stage.conv is None or not conv_ok:
             conv_ok = False
         else:
             conv = stage.conv if conv is None else compose_conv(conv, stage.conv)
-    last = next(s for s in reversed(stages) if s.weighted) if names else stages[-1]
-    ends_affine = isinstance(last.node, (nir.Affine, nir.Linear))
     return Composite(stages[0].in_shape, stages[-1].out_shape, m, b, conv if conv_ok else None, delay, names,
-                     elementwise, ends_affine)
+                     elementwise)
 
 
 def conv_matches(c: Composite) -> bool:

@@ -29,13 +29,13 @@ import numpy as np
 import torch
 
 from spikinghash.hw_sim.frontend.passes import graph_dt
-from spikinghash.hw_sim.kinds.registry import kind_of
+from spikinghash.hw_sim.kinds.registry import kind_of, role_of
 
 Probe = Callable[[nir.NIRGraph], Any]
 
 
 def _input_shape(graph: nir.NIRGraph) -> tuple[int, ...]:
-    node = next(v for v in graph.nodes.values() if isinstance(v, nir.Input))
+    node = next(v for v in graph.nodes.values() if role_of(v) == "input")
     return tuple(int(s) for s in np.asarray(node.input_type["input"]).ravel())
 
 
@@ -68,7 +68,7 @@ def _nodes(graph: nir.NIRGraph) -> list[tuple[str, nir.NIRNode]]:
     found = []
     for name, node in graph.nodes.items():
         found.append((name, node))
-        if isinstance(node, nir.NIRGraph):
+        if role_of(node) == "graph":
             found += [(f"{name}.{n}", v) for n, v in _nodes(node)]
     return found
 

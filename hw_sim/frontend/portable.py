@@ -53,7 +53,7 @@ def _rescale_qat(scales: dict[str, Any], before: nir.NIRGraph, after: nir.NIRGra
     layer's membrane rescale ``v' = v/g``: every float quantity of the layer shrinks by g, so ``S' = S·g``."""
     for name in scales:
         old, new = before.nodes.get(name), after.nodes.get(name)
-        if isinstance(old, (nir.LIF, nir.CubaLIF)):
+        if role_of(old) == "neuron" and hasattr(old, "v_threshold"):
             g = np.unique(np.asarray(old.v_threshold, np.float64) / np.asarray(new.v_threshold, np.float64))
             if g.size != 1:
                 raise ValueError(f"{name}: the membrane rescale differs across neurons; a QAT scale is one per layer")

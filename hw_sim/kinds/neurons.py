@@ -70,13 +70,15 @@ class FixedTrace(NamedTuple):
     """A fixed-point run of one layer: ``spikes [S, B, *shape]`` uint8; ``v`` (if asked for) int64 of the same
     shape: v after each step, clipped and 0 where the neuron fired (what a Lava Monitor of ``v`` reads);
     ``v_saturations`` / ``u_wraps``: events counted over the steps from ``count_from`` on; ``spikes_float``
-    (if asked for): the spikes as float32."""
+    (if asked for): the spikes as float32; ``final`` (if asked for): u and v after the last step, each
+    ``[B, *shape]`` int64."""
 
     spikes: Tensor
     v: Tensor | None
     v_saturations: int
     u_wraps: int
     spikes_float: Tensor | None = None
+    final: tuple[Tensor, Tensor] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,19 +202,21 @@ class IntNeuron:
         return self.vth << VTH_SHIFT
 
     def run(self, a_in: Tensor, reset_step: int = 0, count_from: int = 0, keep_v: bool = True,
-            float_spikes: bool = False, state: tuple[np.ndarray, np.ndarray] | None = None) -> FixedTrace:
+            float_spikes: bool = False, state: tuple[np.ndarray, np.ndarray] | None = None,
+            final: bool = False) -> FixedTrace:
         """Lava's bit-accurate LIF (``lif_kernel``) over ``a_in [S, B, *shape]`` (integer values: the int32 sum of
         the input ports), state 0 at step 0, or ``state`` = (u, v) ``[B·neurons]`` int64 arrays updated in place.
 
         u and v are zeroed at the start of step ``reset_step`` (LIFReset). Saturations and wraps are counted
-        from ``count_from``. ``float_spikes``: also return the spikes as float32 (``spikes_float``)."""
+        from ``count_from``. ``float_spikes``: also return the spikes as float32 (``spikes_float``); ``final``:
+        also the state after the last step (``final``)."""
         return fixed_run(a_in, self.du, self.dv, self.vth, torch.as_tensor(self.bias()), reset_step, count_from,
-                         keep_v, float_spikes, state)
+                         keep_v, float_spikes, state, final)
 
 
 def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step: int, count_from: int,
               keep_v: bool = True, float_spikes: bool = False,
-              state: tuple[np.ndarray, np.ndarray] | None = None) -> FixedTrace:
+              state: tuple[np.ndarray, np.ndarray] | None = None, final: bool = False) -> FixedTrace:
     """:meth:`IntNeuron.run` with the parameters given one by one (``bias`` = ``bias_mant << bias_exp``)."""
     a_in, bias = a_in.detach(), torch.as_tensor(bias, dtype=torch.int64)
     lead = a_in.dim() - bias.dim()  # [S, B, *shape] (or [S, *shape]) with bias [*shape]
@@ -225,8 +229,12 @@ def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step
     spikes = np.empty(flat.shape, dtype=np.uint8)
     v = np.empty(flat.shape if keep_v else (0, 0, 0), dtype=np.int64)
     as_float = np.empty(flat.shape if float_spikes else (0, 0, 0), dtype=np.float32)
-    u_state, v_state = (s.reshape(flat.shape[1:]) for s in state) if state is not None else \
-        (np.empty((0, 0), dtype=np.int64),) * 2
+    if state is not None:
+        u_state, v_state = (s.reshape(flat.shape[1:]) for s in state)
+    elif final:  # zeros: the run starts from the state it would start from anyway, and leaves its last one here
+        u_state, v_state = np.zeros(flat.shape[1:], np.int64), np.zeros(flat.shape[1:], np.int64)
+    else:
+        u_state, v_state = (np.empty((0, 0), dtype=np.int64),) * 2
     saturations, wraps = lif_steps(flat, per_sample, du, dv, vth, reset_step, count_from, spikes, v, as_float,
                                    u_state, v_state)
     back = tuple(np.argsort(order))
@@ -234,8 +242,13 @@ def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step
     def logical(values: np.ndarray) -> Tensor:
         return torch.from_numpy(values).reshape(laid_out.shape).permute(back)
 
+    def logical_state(values: np.ndarray) -> Tensor:  # [B, neurons] in memory order -> [B, *shape]
+        dims = tuple(int(i) for i in np.argsort(order[1:]))
+        return torch.from_numpy(values).reshape(laid_out.shape[1:]).permute(dims)
+
+    last = (logical_state(u_state), logical_state(v_state)) if final else None
     return FixedTrace(logical(spikes), logical(v) if keep_v else None, int(saturations), int(wraps),
-                      logical(as_float) if float_spikes else None)
+                      logical(as_float) if float_spikes else None, last)
 
 
 def _memory_order(t: Tensor, lead: int) -> tuple[int, ...]:

@@ -157,6 +157,7 @@ class Synapse:
     weight: np.ndarray
     bias: np.ndarray
     lava_matrix: ClassVar[str] = "sparse"  # Lava process family of the matrix realisation
+    elementwise: ClassVar[bool] = False  # each output reads only the input at its own position
 
     def apply(self, x: Tensor, weight: Tensor) -> Tensor:
         """The linear map with the given weight values, ``[B, *in_shape] -> [B, *out_shape]``."""
@@ -245,6 +246,8 @@ class AffineSynapse(Synapse):
 @dataclass(frozen=True, eq=False)
 class ScaleSynapse(Synapse):
     """``nir.Scale``: elementwise gain, ``weight`` of the input's shape."""
+
+    elementwise: ClassVar[bool] = True
 
     def apply(self, x: Tensor, weight: Tensor) -> Tensor:
         return x * weight

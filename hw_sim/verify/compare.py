@@ -1,4 +1,4 @@
-"""Compare simulations: float vs integer (quality of the deployment) and fast vs Lava (bit-exactness).
+"""Compare simulations: float vs integer (quality of the deployment) and backend vs backend (bit-exactness).
 
 All runs hand over spikes already aligned to the float model's steps (``[T, B, *shape]``;
 the integer runs have cut Lava's per-layer latency away), so comparisons are elementwise.
@@ -12,10 +12,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from spikinghash.errors import DataError
+from spikinghash.hw_sim.backends.result import BackendResult
 
 
 class Run(Protocol):
-    """What FloatRun, IntRun and LavaResult share."""
+    """What a float run (``frontend.float_sim.FloatRun``) and a backend's run (``BackendResult``) share."""
 
     spikes: dict[str, np.ndarray]
     codes: np.ndarray
@@ -62,22 +63,20 @@ def compare_float_int(float_run: Run, int_run: Run) -> dict[str, Any]:
             "codes_float": float_run.codes, "codes_int": int_run.codes}
 
 
-class IntegerRun(Run, Protocol):
-    """What IntRun and LavaResult share beyond :class:`Run`: the hash layer's v ``[T, B, L]``."""
-
-    v_hash: np.ndarray
-
-
-def bit_exactness(fast: IntegerRun, lava: IntegerRun) -> dict[str, int]:
-    """Counts of differences between two integer runs over the samples both ran (the first ``N`` of
-    ``fast`` when Lava ran fewer): spikes per layer, ``"v_hash"`` potentials, ``"codes"`` bits. All 0 = bit-exact."""
-    n = lava.codes.shape[0]
+def bit_exactness(a: BackendResult, b: BackendResult) -> dict[str, int]:
+    """Counts of differences between two backends' runs over the samples both ran (the first ``N`` of the longer
+    one): spikes per layer both recorded, ``"v_hash"`` (the output layer's v at every step), ``"codes"`` bits,
+    and ``"states"`` (final u/v entries both observed). All 0 = bit-exact. Either order gives the same counts."""
+    n = min(a.samples, b.samples)
     out = {}
-    for layer, spikes in lava.spikes.items():
-        mine = fast.spikes[layer][:, :n]
-        if mine.shape != spikes.shape:
-            raise DataError(f"layer {layer!r}: rasters {mine.shape} vs {spikes.shape}; run the same graph and frames")
-        out[layer] = int(np.count_nonzero(mine != spikes))
-    out["v_hash"] = int(np.count_nonzero(fast.v_hash[:, :n] != lava.v_hash))
-    out["codes"] = int(np.count_nonzero(fast.codes[:n] != lava.codes))
+    for layer in [name for name in b.spikes if name in a.spikes]:
+        mine, theirs = a.spikes[layer][:, :n], b.spikes[layer][:, :n]
+        if mine.shape != theirs.shape:
+            raise DataError(f"layer {layer!r}: rasters {mine.shape} vs {theirs.shape}; run the same graph and frames")
+        out[layer] = int(np.count_nonzero(mine != theirs))
+    out["v_hash"] = int(np.count_nonzero(a.v_hash[:, :n] != b.v_hash[:, :n]))
+    out["codes"] = int(np.count_nonzero(a.codes[:n] != b.codes[:n]))
+    out["states"] = sum(int(np.count_nonzero(a.states[layer][var][:n] != values[:n]))
+                        for layer, held in b.states.items() if layer in a.states
+                        for var, values in held.items() if var in a.states[layer])
     return out

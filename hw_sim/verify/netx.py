@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from spikinghash.hw_sim.backends.fast import simulate_int
-from spikinghash.hw_sim.backends.netx.run import MAPPING, simulate_netx
+from spikinghash.hw_sim.backends import run
+from spikinghash.hw_sim.backends.netx.run import MAPPING
 from spikinghash.hw_sim.backends.netx.write import DENSE_SYNAPSES, sequential_paths
 from spikinghash.hw_sim.target.int_net import IntNet
 from spikinghash.hw_sim.verify.compare import bit_exactness
@@ -50,8 +50,8 @@ def _cause(name: str, parameters: dict[str, Any], first: dict[str, Any] | None,
 
 def run_netx(int_net: IntNet, frames: Any, samples: int, path: str | Path | None = None,
              with_lava: bool = True) -> dict[str, Any]:
-    """Run ``samples`` samples of ``frames [T, B, *input_shape]`` on netx (:func:`simulate_netx`), the fast
-    simulator and (``with_lava``) our own Lava build (``lava_net.run_lava``); the ``netx`` section of
+    """Run ``samples`` samples of ``frames [T, B, *input_shape]`` on the backends netx, fast and (``with_lava``)
+    lava (``backends.run``); the ``netx`` section of
     ``hw_sim.json``, plain JSON values:
 
     ``layers``: per neuron layer, its netx block type, ``offset_steps`` (= lag: Lava step ``k·T + t + lag``
@@ -59,13 +59,11 @@ def run_netx(int_net: IntNet, frames: Any, samples: int, path: str | Path | None
     ``bit_exact_fast`` / ``bit_exact_lava``, ``spikes`` (netx's count), ``parameters`` (what netx built
     differently: empty) and, where netx differs from the fast simulator, ``first_difference``
     (step, sample, neuron) and its ``cause``; ``v_hash`` / ``codes`` bit-exactness; seconds per sample."""
-    from spikinghash.hw_sim.backends.lava.run import run_lava
-
-    nx = simulate_netx(int_net, frames, samples, path)
-    n, steps = nx.codes.shape[0], nx.v_hash.shape[0]
+    nx = run("netx", int_net, frames, samples=samples, path=path)
+    n, steps = nx.samples, nx.v_hash.shape[0]
     x = np.asarray(frames)[:, :n]
-    fast = simulate_int(int_net, x)
-    lava = run_lava(int_net, x, samples=n) if with_lava else None
+    fast = run("fast", int_net, x)
+    lava = run("lava", int_net, x) if with_lava else None
     diff_fast = bit_exactness(fast, nx)
     diff_lava = bit_exactness(lava, nx) if lava is not None else None
     net, tail = int_net.net, max(int_net.net.lags.values())
@@ -77,17 +75,17 @@ def run_netx(int_net: IntNet, frames: Any, samples: int, path: str | Path | None
         kind = "dense" if isinstance(net.synapses[p.key], DENSE_SYNAPSES) else "conv"
         layers[name] = {
             "netx_type": kind, "offset_steps": net.lags[name],
-            "measured_offsets": _offsets(nx.raw[name], fast.spikes[name], steps, tail),
+            "measured_offsets": _offsets(nx.info["raw"][name], fast.spikes[name], steps, tail),
             "bit_exact_fast": diff_fast[name] == 0,
             "bit_exact_lava": None if diff_lava is None else diff_lava[name] == 0,
-            "spikes": int(nx.spikes[name].sum()), "parameters": nx.parameters[name],
-            "first_difference": first, "cause": _cause(name, nx.parameters[name], first, upstream)}
+            "spikes": int(nx.spikes[name].sum()), "parameters": nx.info["parameters"][name],
+            "first_difference": first, "cause": _cause(name, nx.info["parameters"][name], first, upstream)}
         upstream = None if first is None else (name, first)  # the next layer's input
     exact = all(v == 0 for v in diff_fast.values()) and (diff_lava is None or all(v == 0 for v in diff_lava.values()))
     return {"samples": n, "T": steps, "mapping": MAPPING, "layers": layers, "bit_exact": exact,
             "v_hash_bit_exact_fast": diff_fast["v_hash"] == 0, "codes_bit_exact_fast": diff_fast["codes"] == 0,
             "v_hash_bit_exact_lava": None if diff_lava is None else diff_lava["v_hash"] == 0,
-            "seconds_per_sample": nx.seconds / n, "setup_seconds": nx.setup_seconds, "processes": nx.processes,
+            "seconds_per_sample": nx.seconds / n, "setup_seconds": nx.setup_seconds, "processes": nx.info["processes"],
             "lava_seconds_per_sample": None if lava is None else lava.seconds / n,
             "latency": "each synapse adds one step: layer n holds float step t of sample k at Lava step "
                        "k·T + t + lag[n] (lag = its depth, 1 for the first layer), in netx as in our Lava build"}

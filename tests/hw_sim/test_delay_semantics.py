@@ -89,7 +89,7 @@ def test_lava_discards_the_pre_window_spikes_of_a_delayed_source(graphs, monkeyp
         lava = run_lava(q, x, reset=reset, relay=relay)
         diff = bit_exactness(fast, lava)
         assert all(v == 0 for v in diff.values()), (reset, diff)
-        assert lava.realisations["a4->nm2" if deep else "a2->n2"] == ("relay" if relay == "always" else "matrix")
+        assert lava.info["realisations"]["a4->nm2" if deep else "a2->n2"] == ("relay" if relay == "always" else "matrix")
         for name in net.neurons:
             np.testing.assert_array_equal(lava.spikes[name], flt.spikes[name], err_msg=name)
     monkeypatch.setattr(lava_build, "_zero_at", lambda *args: None)

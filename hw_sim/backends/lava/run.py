@@ -31,36 +31,19 @@ State reset between samples, two schedules (``reset``), the same bits for every 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.frontend.graph import CanonicalNet
-from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 from spikinghash.hw_sim.backends.lava.build import LavaGraph, build_graph, interval_gap
 from spikinghash.hw_sim.backends.lava.runtime import lava_session
+from spikinghash.hw_sim.backends.result import BackendResult
+from spikinghash.hw_sim.frontend.graph import CanonicalNet
 from spikinghash.hw_sim.frontend.readout import hash_codes
+from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 
 Shape = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class LavaResult:
-    """``spikes``: per neuron layer ``[T, N, *shape]`` uint8 (windows, latency removed); ``codes`` ``[N, L]``
-    (Eq. 18); ``v_hash`` ``[T, N, L]`` int64 (Monitor of the hash layer's v); ``seconds``: wall time of
-    building, compiling, running and reading out (``setup_seconds`` of it before the first step); ``reset``:
-    the schedule used."""
-
-    spikes: dict[str, np.ndarray]
-    codes: np.ndarray
-    v_hash: np.ndarray
-    seconds: float
-    reset: str
-    setup_seconds: float = 0.0  # building and compiling the processes and starting the runtime (once per call)
-    processes: int = 0  # Lava processes built (each one OS process), the Monitor left out
-    realisations: dict[str, str] = field(default_factory=dict)  # path key -> lava_build.plan_path's choice
 
 
 def _read(g: LavaGraph, net: CanonicalNet, steps: int) -> dict[str, np.ndarray]:
@@ -119,16 +102,20 @@ def choose_reset(net: CanonicalNet, reset: str | None) -> str:
 
 
 def run_lava(int_net: IntNet, frames: Any, samples: int | None = None, reset: str | None = None, *,
-             conv: str = "auto", relay: str = "auto", layers: Sequence[str] | None = None) -> LavaResult:
-    """Run the first ``samples`` of ``frames [T, B, *input_shape]`` on Lava (fixed_pt) and cut out each window.
+             conv: str = "auto", relay: str = "auto", layers: Sequence[str] | None = None) -> BackendResult:
+    """The ``lava`` backend: the first ``samples`` of ``frames [T, B, *input_shape]`` on Lava (fixed_pt), each
+    window cut out.
 
-    ``conv``/``relay`` ("auto", "always", "never") choose the realisations of ``lava_build.plan_path``;
+    ``conv``/``relay`` ("auto", "always", "never") choose the realisations of ``build.plan_path``;
     every choice gives the same bits. ``layers``: the neuron layers whose spikes are recorded (one Lava
-    process each; default all; the hash layer always): ``spikes`` holds only those."""
+    process each; default all; the output layer always): ``spikes`` holds only those. ``states`` holds the
+    output layer's final v (its Monitor); ``info``: ``reset`` (the schedule), ``processes`` (Lava processes
+    built, each one OS process, the Monitor left out) and ``realisations`` (path key -> ``build.plan_path``'s
+    choice)."""
     start = time.perf_counter()
     net = int_net.net
-    x = quantize_input(int_net, frames)[0].numpy()
-    x = x[:, :samples] if samples is not None else x
+    x, clipped = quantize_input(int_net, frames if samples is None else frames[:, :samples])
+    x = x.numpy()
     steps, n = x.shape[:2]
     reset = choose_reset(net, reset)
     unknown = sorted(set(layers or ()) - set(net.neurons))
@@ -159,5 +146,7 @@ def run_lava(int_net: IntNet, frames: Any, samples: int | None = None, reset: st
         lag = v_off + net.lags[net.output]
         v_hash.append(v[lag:lag + steps])
     out = {name: np.stack(s, axis=1) for name, s in spikes.items()}
-    return LavaResult(out, hash_codes(out[net.output]), np.stack(v_hash, axis=1), time.perf_counter() - start,
-                      reset, setup, g.processes, dict(g.realisations))
+    v_out = np.stack(v_hash, axis=1)
+    return BackendResult("lava", out, hash_codes(out[net.output]), v_out, {net.output: {"v": v_out[-1]}},
+                         {"input": {"clipped": clipped}}, time.perf_counter() - start, setup,
+                         {"reset": reset, "processes": g.processes, "realisations": dict(g.realisations)})

@@ -1,21 +1,21 @@
-"""Run a netx HDF5 network with lava-dl's own loader and compare it with the fast simulator and our Lava build.
+"""The ``netx`` backend: an integer network written as netx HDF5 and run by lava-dl's own loader on Lava.
 
-``netx.hdf5.Network`` reads the file (``netx_export.write_netx``) and builds Lava's processes
+``netx.hdf5.Network`` reads the file (``write.write_netx``) and builds Lava's processes
 itself: a ``RingBuffer`` source sends the graded integer frames into ``net.inp``
 (``input_message_bits`` = the IntNet's input bits), an ``Extractor`` on every layer's
 ``neuron.s_out`` passes its spikes to this process (as ``lava_net`` does: ``Var.get`` moves one
 number per message) and a ``Monitor`` records the last layer's ``v``. It runs on
 ``Loihi2SimCfg(select_tag="fixed_pt")``; the runtime is always stopped and its OS processes reaped
-(``lava_runtime.lava_session``).
+(``backends.lava.runtime.lava_session``).
 
-Schedule (``lava_net``'s "interval" one): all samples back to back, ``T`` steps each, then ``max
+Schedule (the Lava backend's "interval" one): all samples back to back, ``T`` steps each, then ``max
 lag`` steps of zeros; netx's ``reset_interval = T`` makes every layer a ``LIFReset`` with offset
 ``reset_offset + 1 + j`` for its j-th block; ``reset_offset = 1`` puts layer j (synaptic depth
-``lag = j + 1``) at ``1 + lag``, exactly where ``lava_build`` resets it. So a sequential graph has
+``lag = j + 1``) at ``1 + lag``, exactly where ``backends.lava.build`` resets it. So a sequential graph has
 no Delay buffers to clear and each window depends only on its own sample.
 
 Latency: each synapse delivers one step late, so layer n holds float step t of sample k at Lava
-step ``k·T + t + lag[n]`` (``lag`` = its depth: 1 for the first layer). :func:`run_netx` states this
+step ``k·T + t + lag[n]`` (``lag`` = its depth: 1 for the first layer). ``verify.netx.run_netx`` states this
 offset and also measures it: the offsets in ``[0, max lag]`` at which netx's raster equals the fast
 simulator's window.
 """
@@ -25,13 +25,13 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from spikinghash.errors import ConfigError
+from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 from spikinghash.hw_sim.backends.lava.build import interval_gap, lava_shape, to_lava
 from spikinghash.hw_sim.backends.lava.runtime import lava_session
@@ -40,25 +40,6 @@ from spikinghash.hw_sim.frontend.readout import hash_codes
 
 NETX_FILE = "model.net"
 MAPPING = "netx CUBA -> Lava LIF: du = iDecay - 1, dv = vDecay, vth = vThMant, bias_mant = bias, bias_exp = 6"
-
-
-@dataclass(frozen=True)
-class NetxResult:
-    """``spikes`` per neuron layer ``[T, N, *shape]`` uint8 (windows at offset ``lag``); ``raw`` the whole run's
-    rasters ``[S, *shape]`` (S = N·T + max lag); ``codes`` ``[N, L]`` (Eq. 18); ``v_hash`` ``[T, N, L]`` int64;
-    ``parameters``: per layer, the parameters netx built that differ from the IntNet's (empty: all equal);
-    ``seconds``: loading, compiling, running and reading out (``setup_seconds`` of it before step 1)."""
-
-    spikes: dict[str, np.ndarray]
-    raw: dict[str, np.ndarray]
-    codes: np.ndarray
-    v_hash: np.ndarray
-    parameters: dict[str, dict[str, Any]]
-    seconds: float
-    setup_seconds: float
-    processes: int = 0
-    netx_table: str = ""
-    layers: list[str] = field(default_factory=list)
 
 
 def _difference(expected: np.ndarray, got: np.ndarray) -> dict[str, Any] | None:
@@ -109,8 +90,9 @@ def _source_data(seq: np.ndarray, first_is_dense: bool) -> np.ndarray:
 
 
 def simulate_netx(int_net: IntNet, frames: Any, samples: int | None = None,
-                  path: str | Path | None = None) -> NetxResult:
-    """Run the first ``samples`` of ``frames [T, B, *input_shape]`` through netx's ``Network`` of ``path``
+                  path: str | Path | None = None) -> BackendResult:
+    """The ``netx`` backend: the first ``samples`` of ``frames [T, B, *input_shape]`` through netx's ``Network`` of
+    ``path``
     (written from ``int_net`` by :func:`write_netx` into a temporary folder when None)."""
     from lava.lib.dl.netx import hdf5
 
@@ -119,8 +101,8 @@ def simulate_netx(int_net: IntNet, frames: Any, samples: int | None = None,
     paths = sequential_paths(net)
     if interval_gap(net):
         raise ConfigError("netx runs need a graph without Delays")  # sequential_paths refuses them already
-    x = quantize_input(int_net, frames)[0].numpy()
-    x = x[:, :samples] if samples is not None else x
+    x, clipped = quantize_input(int_net, frames if samples is None else frames[:, :samples])
+    x = x.numpy()
     steps, n = x.shape[:2]
     if n < 1:
         raise ConfigError("simulate_netx needs at least one sample")
@@ -132,11 +114,11 @@ def simulate_netx(int_net: IntNet, frames: Any, samples: int | None = None,
             write_netx(int_net, path)
         network = hdf5.Network(net_config=str(path), input_message_bits=int_net.input_bits,
                                input_shape=lava_shape(net.input_shape), reset_interval=steps, reset_offset=1)
-        return _run(network, int_net, paths, seq, steps, n, start, str(path))
+        return _run(network, int_net, paths, seq, steps, n, start, str(path), clipped)
 
 
 def _run(network: Any, int_net: IntNet, paths: list, seq: np.ndarray, steps: int, n: int, start: float,
-         file: str) -> NetxResult:
+         file: str, clipped: int) -> BackendResult:
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
@@ -170,5 +152,6 @@ def _run(network: Any, int_net: IntNet, paths: list, seq: np.ndarray, steps: int
     lag = net.lags[net.output]
     v_hash = np.stack([v[k * steps + lag:k * steps + lag + steps] for k in range(n)], axis=1)
     processes = 2 * len(paths) + 1 + len(sinks)  # synapse + LIF per layer, the source, the extractors
-    return NetxResult(spikes, raw, hash_codes(spikes[net.output]), v_hash, parameters,
-                      time.perf_counter() - start, setup, processes, str(network), list(sinks))
+    info = {"raw": raw, "parameters": parameters, "processes": processes, "file": file}
+    return BackendResult("netx", spikes, hash_codes(spikes[net.output]), v_hash, {net.output: {"v": v_hash[-1]}},
+                         {"input": {"clipped": clipped}}, time.perf_counter() - start, setup, info)

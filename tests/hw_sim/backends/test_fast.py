@@ -30,7 +30,7 @@ def lava_schedule_by_hand(hand, x: np.ndarray):
     steps = x.shape[0]
     buf0, buf1 = [0] * 3, [0] * 2
     state = {"n1": [[0, 0] for _ in range(3)], "n2": [[0, 0] for _ in range(2)]}
-    s1_all, s2_all, v2_all, sats = [], [], [], 0
+    s1_all, s2_all, v2_all, sats, final = [], [], [], 0, {}
     for s in range(steps + 2):
         frame = x[s] if s < steps else np.zeros(4, dtype=int)
         a1, buf0 = buf0, [hand.wrap32(int(W0[i] @ frame) << 2) for i in range(3)]  # send, then accumulate
@@ -53,7 +53,10 @@ def lava_schedule_by_hand(hand, x: np.ndarray):
         s1_all.append(s1)
         s2_all.append(s2)
         v2_all.append(v2)
-    return np.array(s1_all[1:steps + 1]), np.array(s2_all[2:]), np.array(v2_all[2:]), sats
+        if s == steps:  # the last step of n1's window (Lava steps 1..T)
+            final["n1"] = np.array(state["n1"]).T  # [u, v] rows
+    final["n2"] = np.array(state["n2"]).T  # n2's window ends at Lava step T + 1
+    return np.array(s1_all[1:steps + 1]), np.array(s2_all[2:]), np.array(v2_all[2:]), sats, final
 
 
 def test_chain_matches_lavas_schedule_by_hand(graphs, hand) -> None:
@@ -62,10 +65,13 @@ def test_chain_matches_lavas_schedule_by_hand(graphs, hand) -> None:
     run = simulate_int(q, x)
     total_sats = 0
     for b in range(5):
-        s1, s2, v2, sats = lava_schedule_by_hand(hand, x[:, b].astype(int))
+        s1, s2, v2, sats, final = lava_schedule_by_hand(hand, x[:, b].astype(int))
         np.testing.assert_array_equal(run.spikes["n1"][:, b], s1)
         np.testing.assert_array_equal(run.spikes["n2"][:, b], s2)
         np.testing.assert_array_equal(run.v_hash[:, b], v2)
+        for layer in ("n1", "n2"):  # the final state of each window, u and v
+            np.testing.assert_array_equal(run.states[layer]["u"][b], final[layer][0])
+            np.testing.assert_array_equal(run.states[layer]["v"][b], final[layer][1])
         total_sats += sats
     assert run.counts["n1"]["v_saturations"] == total_sats > 0  # the case really saturates
     assert 0 < run.spikes["n2"].mean() < 1 and 0 < run.spikes["n1"].mean() < 1

@@ -18,7 +18,8 @@ from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse
 from spikinghash.hw_sim.kinds.neurons import IntNeuron
 from spikinghash.hw_sim.backends.lava import build as lava_build, run as lava_net
 from spikinghash.hw_sim.backends.lava.build import conv_bound, lava_matrix
-from spikinghash.hw_sim.backends.lava.run import LavaResult, choose_reset, run_lava
+from spikinghash.hw_sim.backends.lava.run import choose_reset, run_lava
+from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.backends.lava.runtime import lava_children
 from spikinghash.hw_sim.target.quantize import quantize
 
@@ -37,7 +38,7 @@ def odd_conv_graph(graphs, seed: int) -> nir.NIRGraph:
 
 
 def _assert_bit_exact(q: IntNet, frames: np.ndarray, samples: int, reset: str | None = None,
-                      **how: str) -> LavaResult:
+                      **how: str) -> BackendResult:
     fast = simulate_int(q, frames)
     lava = run_lava(q, frames, samples=samples, reset=reset, **how)
     diff = bit_exactness(fast, lava)
@@ -52,7 +53,7 @@ def test_rich_graph_bit_exact_back_to_back(graphs, count_frames, seed: int) -> N
     """Conv, stride-2 Conv, SumPool, Scale, IF, Affine, Linear; residual fan-in; an input Delay path."""
     net, x = parse(graphs.rich(seed)), count_frames(4, 3, seed)
     lava = _assert_bit_exact(quantize(net, x), x, samples=3)
-    assert lava.reset == "interval"
+    assert lava.info["reset"] == "interval"
 
 
 def test_odd_convolution_with_graded_intensities(graphs) -> None:
@@ -67,7 +68,7 @@ def test_odd_convolution_with_graded_intensities(graphs) -> None:
         << w.weight_exp
     for conv in ("never", "auto"):  # Lava's Conv, then Sparse with the unrolled matrix (wrap-free here)
         lava = _assert_bit_exact(q, x, samples=2, conv=conv)
-        assert lava.realisations["c->n1"] == ("conv" if conv == "never" else "sparse")
+        assert lava.info["realisations"]["c->n1"] == ("conv" if conv == "never" else "sparse")
 
 
 @pytest.mark.parametrize("reset", ["interval", "fresh"])
@@ -76,7 +77,7 @@ def test_delay_from_a_neuron_layer_bit_exact_in_both_schedules(graphs, reset: st
     x = np.random.default_rng(0).random((5, 3, 6))
     assert choose_reset(net, None) == "interval"  # the delayed buffers are zeroed when n1's window opens
     lava = _assert_bit_exact(quantize(net, x), x, samples=3, reset=reset)  # one compile
-    assert lava.reset == reset and lava.realisations["a2->n2"] == "matrix"  # DelaySparse/DelayDense
+    assert lava.info["reset"] == reset and lava.info["realisations"]["a2->n2"] == "matrix"  # DelaySparse/DelayDense
 
 
 def test_spikes_before_a_delayed_sources_window_are_discarded(graphs, monkeypatch) -> None:
@@ -101,12 +102,12 @@ def test_relays_and_sparse_convs_give_the_same_bits(graphs, count_frames) -> Non
     net = parse(graphs.neuron_delay(1))
     x = np.random.default_rng(1).random((5, 3, 6))
     lava = _assert_bit_exact(quantize(net, x), x, samples=3, relay="always")
-    assert lava.realisations["a2->n2"] == "relay" and lava.reset == "interval"
+    assert lava.info["realisations"]["a2->n2"] == "relay" and lava.info["reset"] == "interval"
     lava = _assert_bit_exact(quantize(net, x), x, samples=3, reset="fresh", relay="always")
     net, x = parse(graphs.rich(2)), count_frames(4, 2, 2)
     lava = _assert_bit_exact(quantize(net, x), x, samples=2, relay="always", conv="always")
-    assert lava.realisations["lin->n4"] == "relay" and lava.realisations["c3->n3"] == "matrix"  # input: no relay
-    assert lava.realisations["c1->n1"] == "sparse" and lava.reset == "interval"  # counts < 4: wrap-free
+    assert lava.info["realisations"]["lin->n4"] == "relay" and lava.info["realisations"]["c3->n3"] == "matrix"  # input: no relay
+    assert lava.info["realisations"]["c1->n1"] == "sparse" and lava.info["reset"] == "interval"  # counts < 4: wrap-free
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
@@ -142,7 +143,7 @@ def test_wrap_arounds_and_saturations_bit_exact(graphs) -> None:
     fast = simulate_int(q, x)
     assert fast.counts["n1"]["synapse_wraps"] > 0 and fast.counts["n2"]["u_wraps"] > 0
     assert fast.counts["n2"]["v_saturations"] > 0
-    assert _assert_bit_exact(q, x, samples=2).realisations["c->n1"] == "conv"  # may wrap: Lava's Conv stays
+    assert _assert_bit_exact(q, x, samples=2).info["realisations"]["c->n1"] == "conv"  # may wrap: Lava's Conv stays
     # Dense sums beyond int32 (16-bit graded input): the int32 channel wraps
     chain = parse(graphs.chain())
     q = IntNet(chain, {"a0->n1": IntSynapse(np.full((3, 4), 255), 7, "matrix"),
@@ -161,6 +162,6 @@ def test_recording_a_subset_of_layers(graphs) -> None:
     fast = simulate_int(q, x)
     lava = run_lava(q, x, samples=2, layers=["n2"])
     assert set(lava.spikes) == {"n2", "n4"}  # the hash layer always
-    assert bit_exactness(fast, lava) == {"n2": 0, "n4": 0, "v_hash": 0, "codes": 0}
+    assert bit_exactness(fast, lava) == {"n2": 0, "n4": 0, "v_hash": 0, "codes": 0, "states": 0}
     with pytest.raises(ConfigError, match="not neuron layers"):
         run_lava(q, x, samples=1, layers=["c1"])

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from spikinghash.errors import DataError
+from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.verify.compare import bit_exactness, compare_float_int, hash_agreement, layer_agreement
 from spikinghash.hw_sim.frontend.readout import hash_codes
 
 
-def _run(spikes: dict, codes, v=None) -> SimpleNamespace:
-    return SimpleNamespace(spikes={k: np.asarray(s) for k, s in spikes.items()}, codes=np.asarray(codes),
-                           v_hash=None if v is None else np.asarray(v))
+def _run(spikes: dict, codes, v=None, states=None) -> BackendResult:
+    return BackendResult("test", {k: np.asarray(s) for k, s in spikes.items()}, np.asarray(codes),
+                         np.zeros((0,)) if v is None else np.asarray(v), states or {})
 
 
 def test_hash_codes_are_the_and_over_time() -> None:
@@ -40,4 +39,15 @@ def test_bit_exactness_counts_every_difference() -> None:
     v = np.zeros((2, 2, 2))
     v[0, 1, 0] = v[1, 1, 1] = 7
     lava = _run({"n": spikes}, [[0, 1], [0, 0]], v=v)  # Lava ran the first 2 of 3 samples
-    assert bit_exactness(fast, lava) == {"n": 1, "v_hash": 2, "codes": 1}
+    assert bit_exactness(fast, lava) == {"n": 1, "v_hash": 2, "codes": 1, "states": 0}
+    assert bit_exactness(lava, fast) == bit_exactness(fast, lava)  # either order
+
+
+def test_bit_exactness_counts_final_states_both_observe() -> None:
+    """Only the (layer, variable) pairs both runs hold are compared, over the samples both ran."""
+    u = np.zeros((3, 2), np.int64)
+    fast = _run({}, np.zeros((3, 2)), v=np.zeros((1, 3, 2)), states={"n": {"u": u, "v": u}, "m": {"v": u}})
+    v = np.zeros((2, 2), np.int64)
+    v[1, 0] = 5
+    lava = _run({}, np.zeros((2, 2)), v=np.zeros((1, 2, 2)), states={"n": {"v": v}})
+    assert bit_exactness(fast, lava)["states"] == 1

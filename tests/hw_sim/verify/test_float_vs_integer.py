@@ -1,6 +1,9 @@
-"""hw_sim/float_vs_integer.py (float vs integer tallies), hw_sim/lava_vs_fast.py and hw_sim/graph.py's reading of NIR files."""
+"""verify/float_vs_integer.py (float vs integer tallies), verify/backends.py (a backend against the fast simulator)
+and the front end's reading of NIR files."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +15,7 @@ import pytest
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.verify.compare import code_agreement
 from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
-from spikinghash.hw_sim.verify.backends import lava_vs_fast
+from spikinghash.hw_sim.verify.backends import compare_with_fast
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.read import load
@@ -67,10 +70,9 @@ def test_lava_vs_fast_reports_a_mismatch_it_is_given(graphs: SimpleNamespace, co
         run = simulate_int(int_net, frames)
         spikes = {n: s.copy() for n, s in run.spikes.items()}
         spikes["n1"][2, 1, 0, 3, 3] ^= 1
-        return SimpleNamespace(spikes=spikes, codes=run.codes, v_hash=run.v_hash, seconds=1.0, setup_seconds=0.4,
-                               reset="interval")
+        return replace(run, backend="lava", spikes=spikes, seconds=1.0, setup_seconds=0.4, info={"reset": "interval"})
 
-    out = lava_vs_fast(int_net, x, 2, run_lava=flipped)
+    out = compare_with_fast(int_net, x, 2, "lava", runner=flipped)
     assert out["samples"] == 2 and out["bit_exact"] is False and out["mismatched_spikes"] == 1
     assert out["mismatched_spikes_per_layer"]["n1"] == 1 and out["seconds_per_sample"] == 0.5
     assert out["seconds_per_sample_after_startup"] == pytest.approx(0.3)  # (1.0 - 0.4) / 2
@@ -80,7 +82,7 @@ def test_lava_vs_fast_reports_a_mismatch_it_is_given(graphs: SimpleNamespace, co
 def test_real_lava_is_bit_exact_with_fast(graphs: SimpleNamespace, count_frames) -> None:
     net = load(graphs.rich(5))
     int_net = quantize(net, count_frames(5, 8, seed=5))
-    out = lava_vs_fast(int_net, count_frames(5, 2, seed=6), 1, timing_frames=count_frames(5, 16, seed=7))
+    out = compare_with_fast(int_net, count_frames(5, 2, seed=6), 1, "lava", timing_frames=count_frames(5, 16, seed=7))
     assert out["bit_exact"] is True and out["mismatched_spikes"] == 0 and out["samples"] == 1
     assert out["fast_samples_per_s"] > 0 and out["fast_timing_samples"] == 16
     assert 0 < out["seconds_per_sample_after_startup"] < out["seconds_per_sample"]
