@@ -13,7 +13,7 @@ frames, then run
    ("interval"), and one run per sample on the same compiled network with every state Var
    zeroed in between ("fresh"); each call builds and compiles once;
 2. on the fast simulator (after a warm-up call on one batch), with freed memory kept in the
-   heap as the ``simulate`` job keeps it (``hw_sim.heap``).
+   heap as the ``simulate`` job keeps it (``hw_sim.backends.heap``).
 
 The heap setting does not change Lava's speed: 3.30 and 3.63 s/sample without it, 3.48 and
 3.32 s/sample with it (``spikinghash_ti_nir``, 4 samples per run, measured apart).
@@ -99,8 +99,8 @@ def main_ti(args: argparse.Namespace) -> None:
     fast, fast_rate = fast_run(q, frames, args)
     lava = run_lava(q, frames, samples=args.lava_samples)
     per_sample = (lava.seconds - lava.setup_seconds) / args.lava_samples
-    print(f"lava {lava.info["reset"]}: {args.lava_samples} samples in {lava.seconds:.1f} s (build+compile+start "
-          f"{lava.setup_seconds:.1f} s once, then {per_sample:.2f} s/sample; {lava.info["processes"]} processes); "
+    print(f"lava {lava.info['reset']}: {args.lava_samples} samples in {lava.seconds:.1f} s (build+compile+start "
+          f"{lava.setup_seconds:.1f} s once, then {per_sample:.2f} s/sample; {lava.info['processes']} processes); "
           f"differences vs fast sim: {sum(bit_exactness(fast, lava).values())}")
     print(f"samples in 90 s: {max(0, int((90 - lava.setup_seconds) / per_sample))}; ratio fast / lava per sample: "
           f"{fast_rate * per_sample:,.1f}x; with start-up: {fast_rate * lava.seconds / args.lava_samples:,.1f}x")
@@ -115,7 +115,7 @@ def main() -> None:
                         "instead (use e.g. --lava-samples 2 --fast-samples 16)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the fast simulator [1]")
     parser.add_argument("--default-heap", action="store_true", help="leave glibc's malloc as it is for the fast "
-                        "simulator too (the simulate job keeps freed memory in the heap, hw_sim.heap)")
+                        "simulator too (the simulate job keeps freed memory in the heap, hw_sim.backends.heap)")
     args = parser.parse_args()
     if args.ti:
         main_ti(args)
@@ -136,7 +136,7 @@ def main() -> None:
         per_sample = (lava.seconds - lava.setup_seconds) / count
         print(f"lava {reset:8s}: {count:3d} samples in {lava.seconds:6.2f} s = {count / lava.seconds:6.3f} samples/s"
               f" (build+compile+start {lava.setup_seconds:.1f} s once, then {per_sample:.3f} s/sample; "
-              f"{lava.info["processes"]} processes); differences vs fast sim: {json.dumps(diff)}")
+              f"{lava.info['processes']} processes); differences vs fast sim: {json.dumps(diff)}")
     big = runs["interval", 2 * n]
     marginal = 2 * n / (big.seconds - big.setup_seconds)
     print(f"lava interval, per sample after start-up: {marginal:.3f} samples/s (start-up {big.setup_seconds:.1f} s); "

@@ -7,7 +7,7 @@ The graph is ``hw_sim.nir_examples.nmnist_cnn`` (random weights), the architectu
 on Lava, Sinabs, snnTorch, Norse, SpiNNaker2 and Speck, as Sinabs exports it: ``Conv2d → IF →
 Conv2d → IF → SumPool2d → Conv2d → IF → SumPool2d → Flatten → Affine → IF → Affine → IF`` on
 2×34×34 event-count frames (Poisson, 0.3 events per pixel and step), no biases, r = 1, no dt. It is
-lowered (``hw_sim.lowering``: SumPool2d → Conv2d and SumPool2d → Flatten → Affine composed),
+lowered (``hw_sim.frontend.passes``: SumPool2d → Conv2d and SumPool2d → Flatten → Affine composed),
 quantized on its own frames, then
 
 1. run on Lava once with one sample (warm-up: the first run of a process pays one-time costs), then

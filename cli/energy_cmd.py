@@ -10,9 +10,9 @@ from spikinghash.cli.options import add_graph_options, graph_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("energy", help="energy per sample: Eq. 26 two ways, 45 nm with memory, Loihi-class; "
+    p = sub.add_parser("energy", help="energy per sample: Eq. 26, 45 nm with memory, Loihi-class; "
                                       "fp32 / int8 / low-bit ANN counterparts, the band and break-even rates")
-    p.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir")
+    p.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir|OUT_DIR")
     p.add_argument("--samples", type=int, default=256, help="query samples to measure firing rates on [256]")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_graph_options(p, "folder for energy.json (the --out of `simulate GRAPH.nir`)")
@@ -20,16 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_energy(args: argparse.Namespace) -> int:
-    from spikinghash.pipeline.energy import check_energy_inputs, estimate_target
     from spikinghash.pipeline.run_dir import ENERGY_JSON
+    from spikinghash.pipeline.targets import energy_target
 
-    check_energy_inputs(args.target, args.samples, args.out)
-    s, folder = estimate_target(args.target, **graph_options(args), samples=args.samples,
-                                progress=not args.quiet)
+    s, folder = energy_target(args.target, **graph_options(args), samples=args.samples, progress=not args.quiet)
     integer = s["energy_pj_per_sample_integer"]
-    print(f"energy per sample (Eq. 26, ours): {s['energy_pj_per_sample_float'] / 1e3:.1f} nJ float"
+    print(f"energy per sample (Eq. 26): {s['energy_pj_per_sample_float'] / 1e3:.1f} nJ float"
           + (f", {integer / 1e3:.1f} nJ integer" if integer is not None else "")
-          + f", {s['energy_pj_per_sample_ann'] / 1e3:.1f} nJ fp32 ANN; mean firing rate {s['mean_firing_rate_float']:.3f}")
+          + f", {s['energy_pj_per_sample_ann_fp32'] / 1e3:.1f} nJ fp32 ANN; mean firing rate "
+            f"{s['mean_firing_rate_float']:.3f}")
     band = s.get("energy_pj_per_sample_band")
     if band:
         print(f"  band {band['low'] / 1e3:.1f} nJ ({band['low_model']}) to {band['high'] / 1e3:.1f} nJ "

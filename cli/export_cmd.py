@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from spikinghash.cli.options import add_graph_options, graph_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a trained run (or your snnTorch model) to ONNX, NIR or lava-dl netx")
@@ -26,12 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="avoid node kinds snnTorch cannot import where an exact equivalent exists")
     n.set_defaults(func=cmd_nir)
     x = esub.add_parser("netx", help="lava-dl netx HDF5 network of a sequential graph (dense/conv, CUBA neurons)")
-    x.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir")
+    x.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir|OUT_DIR")
     x.add_argument("-o", "--output", type=Path, help="file to write [RUN_DIR/model.net]")
-    x.add_argument("--data", help="a NIR file's dataset (calibration frames)")
-    x.add_argument("--root", type=Path, help="folder holding the dataset's files")
-    x.add_argument("--T", type=int, help="time steps per sample, if the graph's metadata does not say")
     x.add_argument("--calib", type=int, default=256, help="training samples for calibration [256]")
+    add_graph_options(x, "folder the network goes to when no -o is given", option_flags=("--option",))
     x.set_defaults(func=cmd_netx)
 
 
@@ -62,9 +62,9 @@ def cmd_nir(args: argparse.Namespace) -> int:
 
 
 def cmd_netx(args: argparse.Namespace) -> int:
-    from spikinghash.pipeline.netx import export_netx
+    from spikinghash.pipeline.targets import export_netx_target
 
-    path, changes = export_netx(args.target, args.output, data=args.data, root=args.root, T=args.T, calib=args.calib)
+    path, changes = export_netx_target(args.target, args.output, calib=args.calib, **graph_options(args))
     divided = {n: c["scale_divided_by"] for n, c in changes.items() if c["scale_divided_by"] != 1}
     print(f"wrote {path}: {len(changes)} layers for lava-dl netx (netx.hdf5.Network)")
     if divided:

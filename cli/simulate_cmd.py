@@ -1,6 +1,7 @@
-"""``spikinghash simulate RUN_DIR|GRAPH.nir --backend fast|lava [--samples N] [--calib N] [--limit N]``.
+"""``spikinghash simulate RUN_DIR|GRAPH.nir|OUT_DIR --backend fast|lava|netx [--samples N] [--calib N] [--limit N]``.
 
-A NIR file takes ``--data NAME [--root DIR] --out DIR [--T N]``: the dataset whose frames feed it."""
+A NIR file takes ``--data NAME [--root DIR] [-o K=V]`` or ``--inputs FILE.npz``, and ``--out DIR [--T N]``;
+an output folder of an earlier run (``graph.json``) is reopened as recorded."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="fast: float vs integer on the query (and database) split (mAP or accuracy, "
                                    "agreement, rates); lava: a few query samples on real Lava, compared spike for "
                                    "spike with the fast simulator. Writes hw_sim.json into RUN_DIR or --out.")
-    p.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir")
-    p.add_argument("--backend", choices=("fast", "lava", "netx"), default="fast",
+    p.add_argument("target", type=Path, metavar="RUN_DIR|GRAPH.nir|OUT_DIR")
+    p.add_argument("--backend", default="fast",
                    help="simulator: fast, lava (our Lava build) or netx (lava-dl's netx loader) [fast]")
     p.add_argument("--samples", type=int, default=2, help="query samples run on Lava (lava, netx backends) [2]")
     p.add_argument("--calib", type=int, default=256, help="training samples for calibration [256]")
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from spikinghash.pipeline.simulate import simulate_target
+    from spikinghash.pipeline.targets import simulate_target
 
     r, out = simulate_target(args.target, args.backend, **graph_options(args), samples=args.samples,
                              calib=args.calib, limit=args.limit, batch_size=args.batch_size, threads=args.threads,

@@ -15,8 +15,6 @@ shorter than T µs has no bins in tonic and is binned by event time here instead
 from __future__ import annotations
 
 import os
-from typing import Iterator
-
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -127,10 +125,3 @@ def frame_loader(split: Split, T: int, batch_size: int, shuffle: bool = False, s
     gen = torch.Generator().manual_seed(seed)
     return DataLoader(FrameDataset(split, T), batch_size=batch_size, shuffle=shuffle, generator=gen,
                       collate_fn=collate_time_major)
-
-
-def iter_frames(split: Split, T: int) -> Iterator[tuple[np.ndarray, int]]:
-    """Yield ``(frames [T, C, H, W], label)`` for every sample of ``split`` in order."""
-    ds = FrameDataset(split, T)
-    for i in range(len(ds)):
-        yield ds.frames(i), int(split.labels[i])

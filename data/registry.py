@@ -16,7 +16,7 @@ import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Protocol, Sequence
+from typing import Any, Callable, Literal, Protocol
 
 import numpy as np
 
@@ -115,7 +115,7 @@ def load_split(name: str, split: str, root: str | os.PathLike | None = None, **o
             generated one (default: :func:`cache_dir`).
         options: dataset-specific options (for example ``seed``).
     """
-    info = dataset_info(name)
+    dataset_info(name)  # an unknown name is refused here, with the known ones
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     return _DATASETS[name].loader(split, root=None if root is None else Path(root), **options)
@@ -143,10 +143,3 @@ def cache_dir() -> Path:
 def _import_loaders() -> None:
     """Import the modules that register datasets (idempotent)."""
     from spikinghash.data import catalog  # noqa: F401  (registers on import)
-
-
-def check_indices(n: int, indices: Sequence[int], what: str) -> None:
-    """Raise :class:`DataError` if any index is outside ``[0, n)``."""
-    bad = [i for i in indices if not 0 <= i < n]
-    if bad:
-        raise DataError(f"{what}: index {bad[0]} is out of range; the split has {n} samples (0..{n - 1})")

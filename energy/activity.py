@@ -1,13 +1,13 @@
 """The counted activity of a canonical NIR graph per sample: what every energy model prices.
 
-Input: a :class:`~spikinghash.hw_sim.graph.CanonicalNet` (any graph in the canonical form, not only
+Input: a :class:`~spikinghash.hw_sim.frontend.graph.CanonicalNet` (any graph in the canonical form, not only
 our model family), a spike-count dict (``nir_count.spike_counts`` / ``hw_sim_counts.npz``: per-neuron
-totals over samples and steps, ``samples``, ``T``) and the :class:`~.inputs.InputProfile` of the
+totals over samples and steps, ``samples``, ``T``) and the :class:`~.input_profile.InputProfile` of the
 frames. Only public attributes of the graph are read: ``paths``, ``synapses`` (``weight``,
 ``out_shape``, ``matrix``), ``neurons`` (``shape``, class name), ``input_name``, ``dt``.
 
 Per synapse path: dense FLOPs of one step (Eq. 25's FLOPs), weight bytes at 8 bits, the source's
-firing rate, and the exact synaptic events per sample (spikes × fan-out, :func:`nir_count.fan_out`;
+firing rate, and the exact synaptic events per sample (spikes × fan-out, :func:`fan_out`;
 for the input path, nonzero input values × fan-out). Per neuron layer: neurons, updates per sample
 (neurons × T) and spikes per sample. Everything that depends on the spikes is linear in them, so
 :meth:`Activity.scaled` gives the activity at any other mean firing rate (the break-even solve).
@@ -20,11 +20,10 @@ from typing import Mapping
 
 import numpy as np
 
-from spikinghash.energy.inputs import InputProfile
-from spikinghash.energy.nir_count import fan_out
+from spikinghash.energy.input_profile import InputProfile
 from spikinghash.errors import DataError
 from spikinghash.hw_sim.frontend.graph import CanonicalNet
-
+from spikinghash.hw_sim.kinds.synapses import Synapse
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,12 @@ class Activity:
         if self.mean_rate == 0:
             raise DataError("no neuron fired in the measured samples; the firing rate cannot be scaled")
         return self.scaled(rate / self.mean_rate)
+
+
+def fan_out(syn: Synapse) -> np.ndarray:
+    """Targets per input element, ``[prod(in_shape)]`` (C-order): nonzero entries of each matrix column
+    (padding and zero weights are no synapse)."""
+    return np.asarray((syn.matrix(syn.weight) != 0).sum(axis=0)).ravel()
 
 
 def _spikes(counts: Mapping[str, np.ndarray], view: str, name: str, layer: object) -> np.ndarray:

@@ -3,7 +3,8 @@
 ==============  ===========================================================================
 counterpart     per sample
 ==============  ===========================================================================
-ann_fp32        every path's FLOPs as fp32 MACs: ``E_MAC × Σ FLOPs`` (as before; no memory)
+ann_fp32        every layer's FLOPs of one pass as fp32 MACs: ``E_MAC × Σ FLOPs`` (compute only;
+                :func:`fp32_pass`, also for an ONNX-counted graph's layers)
 ann_int8        45 nm with the SNN's memory model, 8-bit weights and activations: per MAC a
                 weight read + an 8×8 multiply + a 32-bit add; per path each input activation
                 read once (reused over its fan-out, as a spike's one message is); per output
@@ -17,11 +18,12 @@ ann_lowbit      the same at ``b = ceil(log2(T+1))``-bit activations (Yan, Bai & 
 from __future__ import annotations
 
 import math
+from typing import Iterable
 
 from spikinghash.energy.activity import Activity
 from spikinghash.energy.costs import ModelCost
-from spikinghash.energy.targets import (DRIVE_BITS, E_MAC_PJ, HOROWITZ_2014, HOROWITZ_45NM, WEIGHT_BITS,
-                                        int_add_pj, int_mult_pj, sram_read_pj)
+from spikinghash.energy.targets import E_MAC_PJ, HOROWITZ_2014, HOROWITZ_45NM, int_add_pj, int_mult_pj, sram_read_pj
+from spikinghash.hw_sim.spec import DRIVE_BITS, WEIGHT_BITS
 
 INPUT_BITS = 8  # the input data at 8 bits in both integer counterparts
 YAN_2024 = "Yan, Bai & Wong, arXiv 2409.08290: an SNN of T steps vs an ANN of ceil(log2(T+1))-bit activations"
@@ -32,19 +34,26 @@ def lowbit_width(steps: int) -> int:
     return max(1, math.ceil(math.log2(steps + 1)))
 
 
-def ann_fp32(act: Activity) -> ModelCost:
-    """The Fig. 4 counterpart: every MAC of one pass at E_MAC (= ``totals()['ann_energy_pj']``)."""
-    cost = ModelCost("ann_fp32", "ANN, fp32 MACs (45 nm, no memory)", {"E_MAC_pj": E_MAC_PJ, "source": HOROWITZ_2014})
-    for p in act.paths:
-        cost.add(p.target, "synaptic", E_MAC_PJ * p.flops)
+def fp32_pass(layers: Iterable[tuple[str, float]]) -> ModelCost:
+    """The fp32 ANN: ``E_MAC × FLOPs`` of one pass for every ``(layer, FLOPs of one step)`` (pJ per sample)."""
+    cost = ModelCost("ann_fp32", "ANN, fp32 MACs (45 nm, no memory)",
+                     {"E_MAC_pj": E_MAC_PJ, "source": HOROWITZ_2014, "passes": "one pass per sample (no time steps)"})
+    for name, flops in layers:
+        cost.add(name, "synaptic", E_MAC_PJ * flops)
     return cost
+
+
+def ann_fp32(act: Activity) -> ModelCost:
+    """:func:`fp32_pass` of every synapse path, under its target neuron layer."""
+    return fp32_pass((p.target, p.flops) for p in act.paths)
 
 
 def ann_integer(act: Activity, act_bits: int, name: str, label: str) -> ModelCost:
     """An integer ANN at ``act_bits``-bit activations (8-bit weights) under the 45 nm memory model."""
     cost = ModelCost(name, label, {
         "source": HOROWITZ_45NM, "activation_bits": act_bits, "weight_bits": WEIGHT_BITS, "input_bits": INPUT_BITS,
-        "mac": f"weight read (8 bit) + {act_bits}x8 multiply (input path 8x8) + 32-bit add",
+        "mac": f"weight read ({WEIGHT_BITS} bit) + {act_bits}x{WEIGHT_BITS} multiply (input path "
+               f"{INPUT_BITS}x{WEIGHT_BITS}) + {DRIVE_BITS}-bit add",
         "activations": "each input of a path read once per pass; each output: bias add + activation add + write",
         "passes": "one pass per sample (no time steps)"})
     sizes = {n.name: n.neurons for n in act.neurons}
@@ -73,4 +82,5 @@ def ann_lowbit(act: Activity) -> ModelCost:
     return cost
 
 
+#: The ANN counterparts, in the order reports list them.
 COUNTERPARTS = {"ann_fp32": ann_fp32, "ann_int8": ann_int8, "ann_lowbit": ann_lowbit}

@@ -8,10 +8,18 @@ extra output (:mod:`.onnx_graph` picks them). Per counted node and over all batc
   carries the time axis runs ``T`` steps per sample, one after the time mean runs once;
 - the rate of each spike operand: nonzero entries / entries over all batches, steps, samples.
 
-Pricing (``docs/energy.md``), one :class:`~.layers.LayerCost` per node:
+Pricing: Eq. 26 per counted node (``docs/energy.md``), one :class:`~.layer_cost.LayerCost` each, through
+the same functions as the NIR views (``layers.price_input_layer`` / ``layers.price_layer``):
 
 ============================  ===============================================================
-Conv, MatMul, Gemm, Mul, Div  no spike operand: MACs. One spike operand: ACs at its rate. Two
+the first layer               a multiply (below) whose data operands are all the graph's input
+                              (through layout ops): by input kind (``layers.FIRST_LAYER``),
+                              MACs once (static), MACs × T (event frames), ACs at the input's
+                              rate (binary events): the one rule of the NIR graphs
+Conv, MatMul, Gemm, Mul, Div  no spike operand: MACs at every step its tensor carries (× T
+                              with the time axis, × 1 after the time mean): a real-valued
+                              tensor holds new values at every step, the event-frames row of
+                              the rule. One spike operand: ACs at its rate (Eq. 25). Two
                               spike operands (SSA's QKᵀ, spike gating): ACs at the measured
                               fraction of products whose two factors are both 1 (Spikingformer).
 Add, Sub, Sum                 a constant operand: a bias, folded into its layer (not counted).
@@ -29,7 +37,8 @@ from typing import Any, Iterable
 import numpy as np
 import onnx
 
-from spikinghash.energy.layers import LayerCost, price_layer
+from spikinghash.energy.input_profile import InputMeter, InputProfile
+from spikinghash.energy.layer_cost import LayerCost, price_input_layer, price_layer
 from spikinghash.energy.onnx_graph import GraphPlan, analyse
 from spikinghash.errors import DataError
 
@@ -103,12 +112,14 @@ class OnnxCounter:
         self._names = self.plan.exposed()
         self.acc = {n.name: _Acc() for n in self.plan.counted}
         self.neurons = {s: [0.0, 0.0] for s in self.plan.neuron_spikes}  # scope -> [updates, spikes]
+        self.meter = InputMeter()
         self.samples = 0
 
     def add(self, frames: np.ndarray) -> None:
         """Run one batch ``[T, B, C, H, W]`` and add its measurements."""
         x = np.asarray(frames, dtype=np.float32)
         batch = x.shape[1]
+        self.meter.add(x)
         vals = dict(zip(self._names, self._session.run(self._names, {self.plan.input_name: x})))
         steps = self.plan.steps
         for node in self.plan.counted:
@@ -136,10 +147,15 @@ class OnnxCounter:
         return (tensor in self.plan.spike_origin and self.acc[node].binary.get(tensor, False)
                 and tensor != self.plan.input_name)
 
+    def input_profile(self) -> InputProfile:
+        """What the frames run so far carry (static, event frames or binary events)."""
+        return self.meter.profile()
+
     def layers(self) -> list[LayerCost]:
-        """One :class:`LayerCost` per counted node (bias additions left out), per sample."""
+        """One :class:`LayerCost` per counted node (bias additions left out), per sample (Eq. 26)."""
         if self.samples == 0:
             raise DataError("no frames were run through the ONNX graph; give at least one sample")
+        kind = self.input_profile().kind
         out = []
         for node in self.plan.counted:
             acc, data = self.acc[node.name], self.plan.data_inputs[node.name]
@@ -149,6 +165,10 @@ class OnnxCounter:
             has_const = len(data) < len([i for i in node.input if i])
             op = node.op_type
             tag = "spike×spike" if len(spikes) == 2 else "spike" if spikes else "real"
+            if op in MULTIPLY and all(t in self.plan.input_origin for t in data):  # the first layer
+                in_rate = sum(acc.nnz[t] for t in data) / sum(acc.numel[t] for t in data)
+                out.append(price_input_layer(node.name, f"{op}(input)", flops, acc.steps, kind, in_rate))
+                continue
             if op in MULTIPLY:
                 if not spikes:
                     out.append(price_layer(node.name, f"{op}({tag})", flops, acc.steps, "mac"))

@@ -9,6 +9,8 @@ It finds, from the graph alone:
   (Cast, Reshape, Transpose, Concat, Slice, MaxPool, ...) make of them. A tensor counts as
   spikes only if it has this origin AND its measured values are all 0 or 1 (``onnx_count``):
   values alone would call a tensor that is all zero by construction "spikes at rate 0";
+- input-origin tensors: the graph's input and what layout-only ops make of it; a counted node
+  whose data operands all have this origin is a "first layer", priced by the input kind;
 - the counted nodes (:data:`COUNTED`) on the way from the input to ``code``/``mem``
   (the training-only classifier feeding ``logits`` alone is left out).
 """
@@ -45,6 +47,7 @@ class GraphPlan:
     data_inputs: dict[str, list[str]] = field(default_factory=dict)  # node name -> its data inputs
     neuron_spikes: dict[str, list[str]] = field(default_factory=dict)  # neuron scope -> comparison outputs
     spike_origin: set[str] = field(default_factory=set)
+    input_origin: set[str] = field(default_factory=set)
     constants: set[str] = field(default_factory=set)
     initializer_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)  # op type -> nodes neither counted nor layout
@@ -64,6 +67,7 @@ def analyse(model: onnx.ModelProto, steps: int) -> GraphPlan:
     """Build the :class:`GraphPlan` of an exported graph unrolled over ``steps`` time steps."""
     g = model.graph
     plan = GraphPlan(g.input[0].name, steps)
+    plan.input_origin.add(plan.input_name)
     plan.initializer_shapes = {i.name: tuple(i.dims) for i in g.initializer}
     const = set(plan.initializer_shapes)
     for node in g.node:  # topological order (ONNX requires it)
@@ -86,8 +90,9 @@ def analyse(model: onnx.ModelProto, steps: int) -> GraphPlan:
         if not data or not any(o in useful for o in node.output) or all(o in const for o in node.output):
             continue  # constant, unused, or shape arithmetic (Shape/Size of a data tensor)
         if node.op_type in LAYOUT:
-            if all(i in plan.spike_origin for i in data):
-                plan.spike_origin.update(node.output)
+            for origin in (plan.spike_origin, plan.input_origin):
+                if all(i in origin for i in data):
+                    origin.update(node.output)
             continue
         if scope(node) in neuron_scopes:
             continue

@@ -1,4 +1,4 @@
-"""``energy.png``: energy per layer and sample, stacked MAC (E_MAC) and AC (E_AC) parts, float vs integer."""
+"""``energy.png``: Eq. 26's energy per layer and sample, stacked MAC (E_MAC) and AC (E_AC) parts, float vs integer."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def plot_energy(summary: dict[str, Any], path: str | Path, max_layers: int = 40)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(keep))])
     ax.set_xticklabels([layers[i]["name"][-28:] for i in keep], rotation=75, ha="right", fontsize=6)
     ax.set_ylabel("energy per sample (nJ)")
-    ann = summary.get("energy_pj_per_sample_ann")
-    ax.set_title(f"{summary.get('model', '')}: {summary['energy_pj_per_sample_float'] / 1e3:.1f} nJ/sample (float)"
-                 + (f", ANN {ann / 1e3:.1f} nJ" if ann else ""), fontsize=9)
+    ann = summary.get("energy_pj_per_sample_ann_fp32")
+    ax.set_title(f"{summary.get('model', '')}: Eq. 26 {summary['energy_pj_per_sample_float'] / 1e3:.1f} nJ/sample "
+                 "(float)" + (f", fp32 ANN {ann / 1e3:.1f} nJ" if ann else ""), fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:

@@ -1,7 +1,10 @@
-"""Energy per operation: the 45 nm figures of Eq. 26 and a table of neuromorphic chip targets.
+"""Energy per operation: the 45 nm figures (Eq. 26's E_AC and E_MAC among them), SRAM by capacity, the
+neuron update of the integer target, and the Loihi-class chip's figures.
 
-Every figure lives here once, with its source; the rest of :mod:`spikinghash.energy` only
-looks them up. Another chip is one more :data:`TARGETS` entry.
+Every figure lives here once, with its source; the rest of :mod:`spikinghash.energy` only looks them
+up. The integer target's bit widths are ``hw_sim.spec``'s and the integer ops of one neuron update are
+``hw_sim.kinds.neurons``' (``UPDATE_MULTS``, ``UPDATE_ADDS``): this module prices them, it does not
+repeat them.
 """
 
 from __future__ import annotations
@@ -9,36 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from spikinghash.hw_sim.kinds.neurons import UPDATE_ADDS, UPDATE_MULTS
+from spikinghash.hw_sim.spec import DECAY_BITS, DRIVE_BITS, STATE_BITS
+
 #: Source of the 45 nm figures (32-bit float, 0.9 V): M. Horowitz, "Computing's energy problem
 #: (and what we can do about it)", ISSCC 2014. E_AC = one FP32 add; E_MAC = FP32 mult (3.7) + add (0.9).
 HOROWITZ_2014 = "Horowitz, ISSCC 2014 (45 nm, 32-bit float)"
 E_AC_PJ = 0.9  # pJ per accumulate (Eq. 26)
 E_MAC_PJ = 4.6  # pJ per multiply-accumulate (Eq. 26)
-
-
-@dataclass(frozen=True)
-class HardwareTarget:
-    """Per-operation energy of a neuromorphic chip, in pJ.
-
-    ``synaptic_op_pj``: one synaptic spike operation (one spike delivered to one target synapse);
-    ``neuron_active_pj`` / ``neuron_inactive_pj``: one neuron update (one neuron, one time step)
-    in which the neuron fires / does not fire.
-    """
-
-    name: str
-    synaptic_op_pj: float
-    neuron_active_pj: float
-    neuron_inactive_pj: float
-    source: str
-
-
-TARGETS: dict[str, HardwareTarget] = {
-    "loihi": HardwareTarget(
-        "loihi", synaptic_op_pj=23.6, neuron_active_pj=81.0, neuron_inactive_pj=52.0,
-        source="Davies et al., 'Loihi: a neuromorphic manycore processor with on-chip learning', "
-               "IEEE Micro 38(1), 2018, Table 1 (pre-silicon figures, 14 nm)"),
-}
-DEFAULT_TARGET = "loihi"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,13 +52,6 @@ OPS_45NM: dict[str, OpEnergy] = {
 SRAM_64BIT_READ_PJ: tuple[tuple[int, float], ...] = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
 DRAM_64BIT_READ_PJ = 1300.0  # Horowitz 2014: DRAM 1.3-2.6 nJ per 64-bit access; the lower figure
 WORD_BITS = 64  # the width the SRAM figures are given for
-
-#: Widths of the integer target (``hw_sim.neurons``: Lava's bit-accurate LIF; ``hw_sim.synapses``).
-WEIGHT_BITS = 8  # weight mantissas
-STATE_BITS = 24  # u and v, each signed 24 bit
-STATE_VARS = 2  # u (current) and v (voltage) per neuron
-DRIVE_BITS = 32  # a_in, the int32 sum of the synapse outputs
-DECAY_BITS = 12  # du, dv
 
 
 def sram_word_pj(capacity_bytes: float) -> float:
@@ -116,39 +90,47 @@ def int_mult_pj(bits_a: int, bits_b: int) -> float:
     return OPS_45NM["mult_int8"].pj * bits_a * bits_b / 64.0
 
 
-# ---------------------------------------------------------------------------------------------
-# Neuron updates of the integer target. Every neuron kind (LIF, IF, CubaLIF, Threshold and the
-# readouts LI, I, CubaLI) runs Lava's bit-accurate LIF datapath (``hw_sim.neurons``, ``lif_kernel``):
-#   u ← u·(4096−du)/4096 + a_in ;  v ← v·(4096−dv)/4096 + u + bias ;  spike iff v > vth
-# = 2 multiplies 12×24 bit, 3 adds and 1 compare (an add) at 32 bits, on 2 state variables of 24 bit.
-# ---------------------------------------------------------------------------------------------
+def neuron_update_pj() -> float:
+    """One neuron update of the integer target at 45 nm, in pJ: ``UPDATE_MULTS`` multiplies of a
+    ``DECAY_BITS`` decay by a ``STATE_BITS`` state and ``UPDATE_ADDS`` adds at ``DRIVE_BITS`` (every
+    neuron kind runs Lava's LIF datapath, ``hw_sim.kinds.lif_kernel``): 2 × 0.9 + 4 × 0.1 = 2.2 pJ."""
+    return UPDATE_MULTS * int_mult_pj(DECAY_BITS, STATE_BITS) + UPDATE_ADDS * int_add_pj(DRIVE_BITS)
 
-
-@dataclass(frozen=True)
-class NeuronOps:
-    """Integer operations of one neuron update: multiplies (``DECAY_BITS × STATE_BITS``) and 32-bit adds."""
-
-    mults: int
-    adds: int
-    state_vars: int = STATE_VARS
-
-    def pj(self) -> float:
-        return self.mults * int_mult_pj(DECAY_BITS, STATE_BITS) + self.adds * int_add_pj(DRIVE_BITS)
-
-
-NEURON_UPDATE = NeuronOps(mults=2, adds=4)
 
 #: Per spike, one routing message: one 64-bit read of the core's routing (axon) table, priced as a
 #: 64-bit read of the smallest tabulated SRAM (8 KB, 10 pJ; Horowitz 2014). Our assumption, not a chip figure.
 ROUTING_TABLE_BYTES = 8 * 1024
 ROUTING_MESSAGE_BITS = 64
 
+
 # ---------------------------------------------------------------------------------------------
-# Loihi-class static power. Loihi 2 running lava-dl's PilotNet benchmark (lava-dl tutorials,
-# netx/pilotnet_*/benchmark.ipynb, Loihi2Power profiler): 0.232 W static of 0.679 W total, for one
-# chip (the figures as quoted in issue 15; the stored copy of the notebook was not re-read for them here).
-# Charged in full (the whole chip is powered) over the run's time: T steps × the step time.
+# The Loihi-class chip: Loihi's per-operation figures and Loihi 2's static power.
 # ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChipOps:
+    """Per-operation energy of a neuromorphic chip, in pJ.
+
+    ``synaptic_op_pj``: one synaptic spike operation (one spike delivered to one target synapse);
+    ``neuron_active_pj`` / ``neuron_inactive_pj``: one neuron update (one neuron, one time step)
+    in which the neuron fires / does not fire.
+    """
+
+    synaptic_op_pj: float
+    neuron_active_pj: float
+    neuron_inactive_pj: float
+    source: str
+
+
+LOIHI_OPS = ChipOps(synaptic_op_pj=23.6, neuron_active_pj=81.0, neuron_inactive_pj=52.0,
+                    source="Davies et al., 'Loihi: a neuromorphic manycore processor with on-chip learning', "
+                           "IEEE Micro 38(1), 2018, Table 1 (pre-silicon figures, 14 nm)")
+
+# Loihi 2 running lava-dl's PilotNet benchmark (lava-dl tutorials, netx/pilotnet_*/benchmark.ipynb,
+# Loihi2Power profiler): 0.232 W static of 0.679 W total, for one chip (the figures as quoted in issue 15;
+# the stored copy of the notebook was not re-read for them here). Charged in full (the whole chip is
+# powered) over the run's time: T steps × the step time.
 LOIHI2_STATIC_W = 0.232
 LOIHI2_TOTAL_W = 0.679
 LOIHI2_STATIC_SOURCE = ("lava-dl PilotNet benchmark on Loihi 2 (tutorials/lava/lib/dl/netx, Loihi2Power "

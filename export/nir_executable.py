@@ -18,7 +18,7 @@ grouped convolutions, and it has no neurons or delay. Semantics, per step of ``d
 Neuron state starts at ``v = 0`` (our LIF rests at V_reset = 0).
 
 This is an independent oracle, kept independent on purpose: it shares no code with ``hw_sim``'s float
-reference (``hw_sim/float_sim.py``) or with the torch model, so the round-trip tests
+reference (``hw_sim/frontend/float_sim.py``) or with the torch model, so the round-trip tests
 (torch model = this interpreter = hw_sim) check three separate implementations of the same equations.
 """
 

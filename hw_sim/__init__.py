@@ -4,7 +4,7 @@ Input: a NIR graph (any standard one, never a torch module) and frames ``[T, B, 
 Sub-packages, in import order (each imports only those before it; ``tests/test_layering.py`` checks it):
 
 - ``spec``: the integer target described once (every bit width, rounding, wrap and clipping rule);
-- ``kinds``: every NIR node kind, one registry entry each (``kinds.registry.KINDS``), its description
+- ``kinds``: every NIR node kind, one registry entry each (``kinds.KINDS``), its description
   holding its float step, fixed-point step, exact matrix, FLOPs and netx form side by side;
 - ``frontend``: read a graph (``read.load``), lower it through a list of passes (``passes``), parse the
   canonical form (``graph``), the float reference (``float_sim``) and the readouts (``readout``); the

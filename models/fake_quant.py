@@ -1,7 +1,7 @@
 """The fixed integer grid of a quantization-aware (QAT) model, and fake quantization onto it.
 
-A :class:`QatGrid` is what ``hw_sim/qat_grid.py`` derives once from a calibrated integer network
-(``hw_sim.quantize``) and what the exporter writes into the NIR graph: per neuron layer the
+A :class:`QatGrid` is what ``hw_sim/target/qat_grid.py`` derives once from a calibrated integer network
+(``hw_sim.target.quantize``) and what the exporter writes into the NIR graph: per neuron layer the
 scale ``S`` (integer v units per float unit) and the threshold snapped to it, per weighted
 node the float weight step with the range of integer multiples the 8-bit mantissas allow,
 and a bias step. Keys are NIR node names: neuron layers (``backbone.head_sn``,
@@ -9,7 +9,7 @@ and a bias step. Keys are NIR node names: neuron layers (``backbone.head_sn``,
 ``hash_head.linear``): a projection feeding several populations keeps one weight, so its
 grid is the coarsest of its targets' grids (every finer grid contains it).
 
-Every step is a power of two (``S·gain`` is one, see ``hw_sim/qat_grid.py``), so ``round(w /
+Every step is a power of two (``S·gain`` is one, see ``hw_sim/target/qat_grid.py``), so ``round(w /
 step)·step`` is exact in float32 and float64 alike: the torch forward (:func:`fake_quant`),
 the exporter (:meth:`QatGrid.snap_node`) and the integer quantizer see the same values
 bit for bit.

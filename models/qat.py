@@ -1,7 +1,7 @@
 """Quantization-aware (QAT) layers: each synapse operation of a neuromorphic profile on a fixed integer grid.
 
 The grid itself (:class:`~spikinghash.models.fake_quant.QatGrid`) is derived from a calibrated
-integer network by ``hw_sim.qat_grid.derive_grid``; :func:`attach_grid` switches a model's
+integer network by ``hw_sim.target.qat_grid.derive_grid``; :func:`attach_grid` switches a model's
 synapse operations to subclasses whose forward uses the *exported* weight — batch norm folded
 with its running statistics (:func:`~spikinghash.models.batch_norm.fold_batch_norm`; BN is
 thereby frozen, the usual QAT practice: its statistics no longer update, its affine parameters
@@ -177,7 +177,7 @@ class GridInputs:
 
 
 def grid_inputs(model: nn.Module, name: str = "model") -> GridInputs:
-    """The model-side inputs of ``hw_sim.qat_grid.derive_grid`` for a neuromorphic profile."""
+    """The model-side inputs of ``hw_sim.target.qat_grid.derive_grid`` for a neuromorphic profile."""
     net = require_neuromorphic(model, name)
     lifs = _neurons(net)
     return GridInputs({n: float(lif.params.gain) for n, lif in lifs.items()},

@@ -58,7 +58,7 @@ def bubble_points(folder: Path, run_dir: Path, run_params: int | None) -> tuple[
         params = run_params if d == run_dir else _params(d)
         points.append({"run": d.name, "kind": "snn", "energy_pj": en["energy_pj_per_sample_float"],
                        "map": ev["map"], "params": params})
-        if en.get("energy_pj_per_sample_ann") is not None:
-            points.append({"run": d.name, "kind": "ann", "energy_pj": en["energy_pj_per_sample_ann"],
+        if en.get("energy_pj_per_sample_ann_fp32") is not None:
+            points.append({"run": d.name, "kind": "ann", "energy_pj": en["energy_pj_per_sample_ann_fp32"],
                            "map": ev["map"], "params": params})
     return points, skipped

@@ -70,11 +70,10 @@ def _lava_ran(samples: int) -> Callable[[Path], bool]:
 
 def default_actions(config: Path, lava_samples: int, qat_epochs: int) -> dict[str, Callable[[Path], Any]]:
     """The real stage functions, by stage name (each takes the demo folder)."""
-    from spikinghash.pipeline.energy import estimate_run
     from spikinghash.pipeline.evaluate import evaluate_run
     from spikinghash.pipeline.export import export_run_nir, export_run_onnx
     from spikinghash.pipeline.qat import run_qat
-    from spikinghash.pipeline.simulate import simulate_run
+    from spikinghash.pipeline.targets import energy_target, simulate_target
     from spikinghash.pipeline.train import train_config, train_run
 
     def train(out: Path) -> None:
@@ -89,14 +88,14 @@ def default_actions(config: Path, lava_samples: int, qat_epochs: int) -> dict[st
         "data": lambda out: generate_dataset("dvs-digits"),
         "train": train,
         "eval source": lambda out: evaluate_run(out / SOURCE),
-        "simulate source": lambda out: simulate_run(out / SOURCE, "fast", threads=2),
+        "simulate source": lambda out: simulate_target(out / SOURCE, "fast", threads=2),
         "qat": qat,
         "eval": lambda out: evaluate_run(out),
         "export nir": lambda out: export_run_nir(load_run(out)),
         "export onnx": lambda out: export_run_onnx(load_run(out)),
-        "simulate fast": lambda out: simulate_run(out, "fast", threads=2),
-        "simulate lava": lambda out: simulate_run(out, "lava", samples=lava_samples),
-        "energy": lambda out: estimate_run(out),
+        "simulate fast": lambda out: simulate_target(out, "fast", threads=2),
+        "simulate lava": lambda out: simulate_target(out, "lava", samples=lava_samples),
+        "energy": lambda out: energy_target(out),
     }
 
 

@@ -1,8 +1,12 @@
-"""The export stage: a run's NIR graph (fingerprinted, reused while current) and its ONNX graph."""
+"""The export stage: a run's NIR graph (fingerprinted, reused while current), its ONNX graph, an snnTorch module's
+NIR graph, and any deployment's integer network as lava-dl's netx HDF5 (``export netx``: calibrated as
+``simulate`` calibrates it, under netx's quantizer rules: 8-bit dense weights at exponent 0, biases on netx's
+64-unit grid; only sequential graphs can be written, any other is refused with the reasons)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nir
 
@@ -16,7 +20,7 @@ from spikinghash.hw_sim.frontend.consumers import record_consumers
 from spikinghash.hw_sim.frontend.graph import CanonicalNet, parse
 from spikinghash.hw_sim.frontend.portable import make_portable
 from spikinghash.hw_sim.frontend.read import load, read_checked
-from spikinghash.pipeline.run_dir import NIR_FILE, ONNX_FILE, Run, load_run
+from spikinghash.pipeline.run_dir import NETX_FILE, NIR_FILE, ONNX_FILE, Run, load_run
 
 
 def export_run_nir(run: Run, path: str | Path | None = None, portable: bool = False) -> nir.NIRGraph:
@@ -134,3 +138,18 @@ def export_nir_target(run_dir: Path | None, output: Path | None, *, snntorch: st
     out = output if output is not None else run.path(NIR_FILE)
     graph = export_run_nir(run, out, portable=portable)
     return out, graph, dict(graph.metadata.get("consumers", {}))
+
+
+def export_netx(dep: Any, output: str | Path | None = None, calib: int = 256) -> tuple[Path, dict[str, Any]]:
+    """Write the netx network of the deployment ``dep`` to ``output`` (default ``model.net`` in its folder); returns
+    the path and the per-layer changes the format forced."""
+    from spikinghash.hw_sim.backends import BACKENDS
+    from spikinghash.hw_sim.backends.netx.write import write_netx
+    from spikinghash.pipeline.simulate import calibrate
+
+    if calib < 1:
+        raise ConfigError(f"--calib {calib}: calibrate on at least 1 training sample (default 256)")
+    int_net, quant = calibrate(dep, calib, BACKENDS["netx"].rules)
+    path = Path(output) if output is not None else dep.path(NETX_FILE)
+    write_netx(int_net, path)
+    return path, quant["netx_fit"]

@@ -21,8 +21,8 @@ from spikinghash.atomic_io import atomic_open, check_output_dir, write_json
 from spikinghash.data.registry import dataset_info
 from spikinghash.errors import DataError, UserError
 from spikinghash.pipeline.bubbles import bubble_points, count_parameters
-from spikinghash.pipeline.run_dir import (CHECKPOINT, CODES, ENERGY_JSON, EVAL, HW_SIM_CODES, HW_SIM_JSON, QAT_FILE,
-                                          REPORT_FIGURES, REPORT_JSON, REPORT_MD)
+from spikinghash.pipeline.run_dir import (CHECKPOINT, CODES, ENERGY_JSON, EVAL, GRAPH_JSON, HW_SIM_CODES, HW_SIM_JSON,
+                                          QAT_FILE, REPORT_FIGURES, REPORT_JSON, REPORT_MD)
 from spikinghash.report import figures as F
 from spikinghash.report.layers import energy_rows, firing_rate_rows
 from spikinghash.report.markdown import render_markdown
@@ -155,6 +155,11 @@ def build_report(run_dir: str | Path, runs_folder: str | Path | None = None,
     check_output_dir(run_dir, "run folder")
     params = count_parameters(run_dir) if (run_dir / CHECKPOINT).is_file() else None
     report: dict[str, Any] = {**headline(src, _map_all(src, float_codes)), **details(src), "params": params}
+    if (run_dir / GRAPH_JSON).is_file():  # a deployment's own record: what ran on which data (any source)
+        deployed = read_json(run_dir / GRAPH_JSON)
+        for key in ("model", "data", "T"):
+            report[key] = report.get(key) or deployed.get(key)
+        report["source"] = (deployed.get("source") or {}).get("kind")
     if wall_seconds is None and (run_dir / REPORT_JSON).is_file():
         wall_seconds = read_json(run_dir / REPORT_JSON).get("wall_seconds")
     report["wall_seconds"] = wall_seconds

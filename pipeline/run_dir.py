@@ -15,6 +15,8 @@ file                  written by                                   holds
 ``index.npz``         ``eval``                                     faiss binary index
 ``model.nir``         ``export nir`` / ``simulate`` / ``energy``   the NIR graph (fingerprinted)
 ``model.onnx``        ``export onnx`` / ``energy``                 the ONNX graph
+``model.net``         ``export netx`` / ``simulate --backend netx``  the lava-dl netx network
+``graph.json``        ``simulate`` / ``energy``                    the deployment: source, data, T, dt, readout
 ``hw_sim.json``       ``simulate``                                 float vs integer vs Lava
 ``hw_sim_codes.npz``  ``simulate --backend fast``                  the integer model's codes
 ``hw_sim_counts.npz`` ``simulate --backend fast``                  per-neuron spike totals
@@ -48,13 +50,14 @@ from spikinghash.train.distributed import DistEnv
 from spikinghash.train.trainer import CONFIG, METRICS, RunData, build_model, load_data
 
 __all__ = ["CHECKPOINT", "PREVIOUS", "CONFIG", "METRICS", "QAT_FILE", "EVAL", "CODES", "INDEX", "LOGITS", "NIR_FILE",
-           "ONNX_FILE", "HW_SIM_JSON", "HW_SIM_CODES", "HW_SIM_COUNTS", "HW_SIM_PNG", "ENERGY_JSON", "ENERGY_PNG", "ENERGY_MODELS_PNG", "ENERGY_BREAK_EVEN_PNG",
+           "ONNX_FILE", "NETX_FILE", "GRAPH_JSON", "HW_SIM_JSON", "HW_SIM_CODES", "HW_SIM_COUNTS", "HW_SIM_PNG", "ENERGY_JSON", "ENERGY_PNG", "ENERGY_MODELS_PNG", "ENERGY_BREAK_EVEN_PNG",
            "REPORT_JSON", "REPORT_MD", "REPORT_FIGURES", "DEMO_JSON", "EVAL_PLOTS", "Run", "load_run", "read_run_config", "read_grid"]
 
 QAT_FILE = "qat.json"
 EVAL, CODES, INDEX, LOGITS = "eval.json", "codes.npz", "index.npz", "logits.npz"
 NIR_FILE, ONNX_FILE = "model.nir", "model.onnx"
 HW_SIM_JSON, HW_SIM_CODES, HW_SIM_COUNTS, HW_SIM_PNG = "hw_sim.json", "hw_sim_codes.npz", "hw_sim_counts.npz", "hw_sim.png"
+GRAPH_JSON, NETX_FILE = "graph.json", "model.net"
 ENERGY_JSON, ENERGY_PNG = "energy.json", "energy.png"
 ENERGY_MODELS_PNG, ENERGY_BREAK_EVEN_PNG = "energy_models.png", "energy_break_even.png"
 REPORT_JSON, REPORT_MD = "report.json", "report.md"
@@ -121,7 +124,7 @@ def read_grid(run_dir: str | Path) -> QatGrid | None:
 
 
 def grid_from_spec(spec: dict[str, Any]) -> QatGrid:
-    """A grid from ``hw_sim.qat_grid.derive_grid``'s plain form."""
+    """A grid from ``hw_sim.target.qat_grid.derive_grid``'s plain form."""
     return QatGrid.from_json({"format": GRID_FORMAT, **spec})
 
 

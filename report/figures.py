@@ -45,7 +45,8 @@ def plot_firing_rates(rows: Sequence[dict[str, Any]], path: Path, title: str) ->
 
 
 def plot_energy_layers(rows: Sequence[dict[str, Any]], path: Path, title: str) -> Path:
-    """Energy per layer and sample (nJ), MAC part stacked under AC part, float and integer model side by side."""
+    """Eq. 26's energy per layer and sample (nJ), MAC part stacked under AC part, float and integer model side by
+    side."""
     plt = pyplot()
     names = list(dict.fromkeys(r["name"] for r in rows))
     y = np.arange(len(names))
@@ -58,7 +59,7 @@ def plot_energy_layers(rows: Sequence[dict[str, Any]], path: Path, title: str) -
         ac = np.array([by_name.get(n, {}).get("ac_pj") or 0.0 for n in names]) / 1e3
         ax.barh(y + shift, mac, height=0.4, color="tab:orange", hatch=hatch, label=f"MAC ({model})")
         ax.barh(y + shift, ac, height=0.4, left=mac, color="tab:blue", hatch=hatch, label=f"AC ({model})")
-    return _finish_layer_bars(fig, ax, names, "energy per sample (nJ, 45 nm)", title, path)
+    return _finish_layer_bars(fig, ax, names, "energy per sample (nJ, Eq. 26, 45 nm)", title, path)
 
 
 def bubble_area(params: int | None, largest: int) -> float:
@@ -69,8 +70,9 @@ def bubble_area(params: int | None, largest: int) -> float:
 def plot_bubbles(points: Sequence[dict[str, Any]], path: Path, title: str) -> Path:
     """mAP against energy per sample (µJ, log axis), bubble area ∝ parameters (paper Fig. 4).
 
-    ``points``: ``{run, kind ("snn" or "ann"), energy_pj, map, params}``; an ANN counterpart is
-    drawn hollow at its SNN's mAP, with a dotted line to it.
+    ``points``: ``{run, kind ("snn" or "ann"), energy_pj, map, params}`` (the SNN's Eq. 26 and its fp32 ANN
+    counterpart, ``energy_pj_per_sample_float`` / ``_ann_fp32``); the ANN is drawn hollow at its SNN's mAP,
+    with a dotted line to it.
     """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.4))
@@ -84,13 +86,13 @@ def plot_bubbles(points: Sequence[dict[str, Any]], path: Path, title: str) -> Pa
             ax.scatter(p["energy_pj"] / 1e6, p["map"], s=bubble_area(p["params"], largest), alpha=0.6,
                        facecolors=c if kind == "snn" else "none", edgecolors=c, linewidths=1.5,
                        label=f"{run}" if kind == "snn" else None)
-            ax.annotate(run if kind == "snn" else f"{run} (ANN)", (p["energy_pj"] / 1e6, p["map"]),
+            ax.annotate(run if kind == "snn" else f"{run} (fp32 ANN)", (p["energy_pj"] / 1e6, p["map"]),
                         fontsize=7, textcoords="offset points", xytext=(5, 5))
         if len(mine) == 2:
             ax.plot([mine["snn"]["energy_pj"] / 1e6, mine["ann"]["energy_pj"] / 1e6],
                     [mine["snn"]["map"], mine["ann"]["map"]], ls=":", color=c, lw=1)
     ax.set(xscale="log", xlabel="energy per sample (µJ, 45 nm)", ylabel="mAP@all",
-           title=title + "\nfilled: SNN, hollow: ANN counterpart; area ∝ parameters")
+           title=title + "\nfilled: SNN, hollow: fp32 ANN counterpart; area ∝ parameters")
     ax.xaxis.set_minor_formatter(plt.NullFormatter())  # minor labels collide over a narrow range
     ax.margins(x=0.15, y=0.15)
     ax.grid(alpha=0.3, which="both")

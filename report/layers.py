@@ -1,4 +1,4 @@
-"""Per-layer tables of a report: firing rates (hw_sim.json) and energy split into MAC and AC (energy.json).
+"""Per-layer tables of a report: firing rates (hw_sim.json) and Eq. 26's energy split into MAC and AC (energy.json).
 
 Both readers accept the files' layer lists and return plain rows for plotting and for
 report.json; a key a layer does not carry gives ``None`` and the row is left out of a plot.
@@ -27,7 +27,8 @@ def energy_rows(energy: dict[str, Any] | None) -> list[dict[str, Any]]:
     """``[{name, type, model, mac_count, ac_count, mac_pj, ac_pj, energy_pj, input_rate}]`` per layer and model.
 
     energy.json holds ``{"float": {"layers": [...]}, "integer": {"layers": [...]} or null}``, each
-    layer with ``mac_count`` and ``ac_count`` per sample; they are priced (pJ per sample) with the
+    layer with ``mac_count`` and ``ac_count`` per sample (Eq. 26's two terms, the first layer by input
+    kind); they are priced (pJ per sample) with the
     file's own ``constants`` (``E_MAC_pj``, ``E_AC_pj``), so that the split adds up to its ``energy_pj``.
     """
     if not energy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spikinghash.energy.markdown import energy_markdown
+from spikinghash.energy.verdict import energy_markdown
 
 # Headline key -> (meaning, source file) for the table and the README.
 MEANINGS: dict[str, tuple[str, str]] = {
@@ -19,9 +19,11 @@ MEANINGS: dict[str, tuple[str, str]] = {
                                       "energy.json"),
     "lava_samples": ("samples run through real Lava (fixed_pt)", "hw_sim.json"),
     "lava_fast_bit_exact": ("every spike of those samples equal in Lava and the fast simulator", "hw_sim.json"),
-    "energy_pj_per_sample_float": ("energy per sample, float model's spike rates (45 nm, Eq. 26)", "energy.json"),
-    "energy_pj_per_sample_integer": ("energy per sample, integer model's spike counts", "energy.json"),
-    "energy_pj_per_sample_ann": ("energy per sample of the same architecture as an ANN (all MACs)", "energy.json"),
+    "energy_pj_per_sample_float": ("energy per sample, Eq. 26 (45 nm fp32) at the float model's spike rates",
+                                   "energy.json"),
+    "energy_pj_per_sample_integer": ("energy per sample, Eq. 26 at the integer model's spike counts", "energy.json"),
+    "energy_pj_per_sample_ann_fp32": ("energy per sample of the same architecture as an fp32 ANN (all MACs, Eq. 26's "
+                                      "E_MAC)", "energy.json"),
     "mean_firing_rate_float": ("spikes per neuron per time step, float model", "hw_sim.json"),
     "mean_firing_rate_integer": ("spikes per neuron per time step, integer model", "hw_sim.json"),
     "wall_seconds": ("wall time of the whole pipeline (`spikinghash demo`)", "demo"),
@@ -97,7 +99,8 @@ def render_markdown(report: dict[str, Any], run_dir: Path) -> str:
     if r.get("energy_models"):
         lines += ["", "## Energy models", "", energy_markdown({"energy_models": r["energy_models"]}).rstrip()]
     if r.get("energy_ratio_ann_over_float") is not None:
-        lines += ["", f"The ANN counterpart needs {r['energy_ratio_ann_over_float']:.1f}× the float SNN's energy."]
+        lines += ["", f"Under Eq. 26 the fp32 ANN counterpart needs {r['energy_ratio_ann_over_float']:.1f}× the float "
+                  "SNN's energy."]
     if r.get("runs_without_energy"):
         lines += ["", "Runs left out of the bubble chart (no energy.json): "
                   + ", ".join(r["runs_without_energy"]) + "."]

@@ -27,7 +27,7 @@ from spikinghash.errors import DataError
 
 # report.json's headline keys, always present (null when their source is missing).
 HEADLINE = ("map_float", "map_integer", "hash_bit_agreement", "lava_samples", "lava_fast_bit_exact",
-            "energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann",
+            "energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann_fp32",
             "energy_pj_per_sample_band", "energy_pj_per_sample_ann_int8", "break_even_rate",
             "mean_firing_rate_float", "mean_firing_rate_integer", "wall_seconds")
 
@@ -92,7 +92,7 @@ def headline(src: RunSources, map_float_all: float | None) -> dict[str, Any]:
         "lava_samples": _number(lava.get("samples")) if isinstance(lava, dict) else None,
         "lava_fast_bit_exact": lava_bit_exact(src.files.get("hw_sim")),
         **{k: _number(src.get("energy", k)) for k in
-           ("energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann",
+           ("energy_pj_per_sample_float", "energy_pj_per_sample_integer", "energy_pj_per_sample_ann_fp32",
             "energy_pj_per_sample_ann_int8")},
         "energy_pj_per_sample_band": src.get("energy", "energy_pj_per_sample_band"),
         "break_even_rate": src.get("energy", "break_even_rate"),
@@ -102,7 +102,8 @@ def headline(src: RunSources, map_float_all: float | None) -> dict[str, Any]:
 
 
 def details(src: RunSources) -> dict[str, Any]:
-    """The other useful numbers: retrieval cutoffs, the simulation's checks and speed, energy ratios."""
+    """The other useful numbers: retrieval cutoffs, the simulation's checks and speed, the energy models and
+    ``energy_ratio_ann_over_float`` (the fp32 ANN counterpart over the float SNN's Eq. 26, both pJ per sample)."""
     ev = src.files.get("eval") or {}
     hw = src.files.get("hw_sim") or {}
     lava = hw.get("lava") if isinstance(hw.get("lava"), dict) else {}
@@ -118,9 +119,8 @@ def details(src: RunSources) -> dict[str, Any]:
                 "hw_sim_wall_seconds": hw.get("wall_seconds"), "readout": hw.get("readout", "hash" if hw else None),
                 "accuracy_float": hw.get("accuracy_float"), "accuracy_integer": hw.get("accuracy_integer"),
                 "accuracy_lava": hw.get("accuracy_lava")})
-    out["energy_pj_per_sample_hardware"] = _number(src.get("energy", "energy_pj_per_sample_hardware"))
-    out["energy_models"] = src.get("energy", "energy_models")  # report.md renders its table (energy.markdown)
+    out["energy_models"] = src.get("energy", "energy_models")  # report.md renders its table (energy.verdict)
     e_float = _number(src.get("energy", "energy_pj_per_sample_float"))
-    e_ann = _number(src.get("energy", "energy_pj_per_sample_ann"))
+    e_ann = _number(src.get("energy", "energy_pj_per_sample_ann_fp32"))
     out["energy_ratio_ann_over_float"] = e_ann / e_float if e_float and e_ann is not None else None
     return out

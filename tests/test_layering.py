@@ -116,7 +116,7 @@ def test_hw_sim_sub_layers_import_in_order() -> None:
 def test_a_backward_hw_sim_import_is_caught(tmp_path: Path) -> None:
     (tmp_path / "hw_sim" / "frontend").mkdir(parents=True)
     (tmp_path / "hw_sim" / "frontend" / "bad.py").write_text("from spikinghash.hw_sim.target.quantize import quantize\n")
-    (tmp_path / "hw_sim" / "frontend" / "good.py").write_text("from spikinghash.hw_sim.kinds.registry import KINDS\n")
+    (tmp_path / "hw_sim" / "frontend" / "good.py").write_text("from spikinghash.hw_sim.kinds import KINDS\n")
     assert hw_sim_violations(tmp_path) == ["hw_sim/frontend/bad.py:1  frontend -> target"]
 
 

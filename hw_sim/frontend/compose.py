@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from spikinghash.hw_sim.kinds.registry import KINDS
+from spikinghash.hw_sim.kinds import KINDS
 from spikinghash.hw_sim.kinds.synapses import ConvGeometry, ConvSpec
 
 Shape = tuple[int, ...]

@@ -13,7 +13,7 @@ reason (a rule, each rule checked by ``tests/export/test_consumers.py``):
 
 ``spikinghash.hw_sim`` itself is probed by the caller's choice: ``record_consumers(graph,
 {"spikinghash.hw_sim": spikinghash.hw_sim.frontend.read.load})``. What snnTorch's importer makes of each
-node kind is the ``snntorch`` facet of its registry entry (``kinds.registry``).
+node kind is the ``snntorch`` facet of its registry entry (``kinds``).
 Results are ``"yes"`` or ``"no: <reason>"`` by consumer name, in ``graph.metadata["consumers"]``.
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from spikinghash.hw_sim.frontend.passes import graph_dt
-from spikinghash.hw_sim.kinds.registry import kind_of, role_of
+from spikinghash.hw_sim.kinds import kind_of, role_of
 
 Probe = Callable[[nir.NIRGraph], Any]
 

@@ -12,7 +12,7 @@ the offending parameter and what is supported, before anything is simulated:
    pass-throughs);
 2. ``drop pass-throughs``: the nodes of role "pass" (``Identity``, the inlined Inputs/Outputs) go,
    their edges joined;
-3. ``check kinds``: every node's kind is in the registry (``kinds.registry.KINDS``) and not
+3. ``check kinds``: every node's kind is in the registry (``kinds.KINDS``) and not
    refused, and every neuron node builds (v_reset, tau);
 4. ``compose chains``: every route from a source (the Input or a neuron node) through linear nodes to
    a neuron node (a *chain*) is composed into one weighted node (``compose``): its exact matrix
@@ -40,7 +40,7 @@ from nir.ir.graph import Identity
 from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.frontend.compose import (MAX_DENSE, Composite, Stage, channel_bias, compose, conv_matches,
                                                  identity_stage, weighted_stage)
-from spikinghash.hw_sim.kinds.registry import KINDS, delay_steps, role_of, supported_names
+from spikinghash.hw_sim.kinds import KINDS, delay_steps, role_of, supported_names
 
 Shape = tuple[int, ...]
 DEFAULT_DT = 1e-3  # seconds, for graphs whose metadata holds no dt (reported as metadata["dt_default"])

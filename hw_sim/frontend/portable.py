@@ -16,7 +16,7 @@ round once):
   ``[C, H, W]`` -> a 1×1 ``Conv2d`` with kernel ``diag(s_c)``; ``SumPool2d`` -> a ``Conv2d`` of ones on
   the diagonal channel pairs (same stride and padding). Zeros add nothing, so these are exact.
 
-Each rewrite is the ``portable`` facet of its kind's registry entry (``kinds.registry``); this module
+Each rewrite is the ``portable`` facet of its kind's registry entry (``kinds``); this module
 walks the graph. What has no importable equivalent stays (a per-position ``Scale``, ``Delay``, ``IF``);
 the consumer probe (``consumers``) then says so. The rewrites made are listed in
 ``metadata["portable"]``. A QAT graph's per-layer scales are rescaled with their membranes.
@@ -32,7 +32,7 @@ import numpy as np
 
 from spikinghash.export.nir_check import type_check
 from spikinghash.hw_sim.kinds.neuron_nodes import SNNTORCH_DT
-from spikinghash.hw_sim.kinds.registry import portable_node, role_of
+from spikinghash.hw_sim.kinds import portable_node, role_of
 
 
 def _rewrite(name: str, node: nir.NIRNode, k: float, dt: float, done: list[str]) -> nir.NIRNode:

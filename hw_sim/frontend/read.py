@@ -13,12 +13,12 @@ from spikinghash.hw_sim.frontend.graph import CanonicalNet, parse
 from spikinghash.hw_sim.frontend.passes import lower
 
 
-def load(graph: nir.NIRGraph | str | os.PathLike) -> CanonicalNet:
+def load(graph: nir.NIRGraph | str | os.PathLike, source: str | None = None) -> CanonicalNet:
     """Lower a graph object or a NIR file (``nir.write``'s HDF5, read as :func:`read_graph` does) to the
     canonical form (``passes.lower``: any standard NIR graph, type-checked) and parse it into a
-    :class:`CanonicalNet`."""
+    :class:`CanonicalNet`; ``source`` names a graph object in messages (a file is named by its path)."""
     if isinstance(graph, nir.NIRGraph):
-        return parse(lower(graph))
+        return parse(lower(graph, source=source or "the graph"))
     return parse(lower(read_graph(graph), source=f"NIR file {os.fspath(graph)!r}"))
 
 

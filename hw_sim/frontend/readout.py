@@ -20,9 +20,6 @@ from typing import Any
 
 import numpy as np
 
-READOUTS = ("hash", "classify", "rates")
-
-
 def hash_codes(spikes: np.ndarray) -> np.ndarray:
     """Eq. 18: AND over time steps, hash-layer spikes ``[T, B, L]`` -> codes ``[B, L]`` uint8 in {0, 1}.
 

@@ -2,7 +2,7 @@
 of the table in ``neurons``), rewrite the node for snnTorch's importer (``--portable``), and what that
 importer makes of it.
 
-Each public function here is one facet of one entry of ``kinds.registry.KINDS``.
+Each public function here is one facet of one entry of ``kinds.KINDS``.
 """
 
 from __future__ import annotations

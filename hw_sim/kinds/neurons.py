@@ -33,7 +33,7 @@ cost per update (:data:`UPDATE_MULTS`, :data:`UPDATE_ADDS`) is what the energy m
 :meth:`IntNeuron.netx_neuron` is its netx form.
 
 The NIR side (building a layer from a node, ``--portable`` rewrites, snnTorch's importer) is in
-``neuron_nodes``; the registry of every kind is ``kinds.registry``.
+``neuron_nodes``; the registry of every kind is ``kinds``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The NIR side of the synapse kinds: build a :class:`~.synapses.Synapse` from a NIR node on its input shape,
 rewrite the node for snnTorch's importer (``--portable``), and what that importer makes of it.
 
-Each function here is one facet of one entry of ``kinds.registry.KINDS``.
+Each function here is one facet of one entry of ``kinds.KINDS``.
 """
 
 from __future__ import annotations

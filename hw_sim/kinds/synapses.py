@@ -27,7 +27,7 @@ far beyond these sums). The wrap-arounds run in int64 when a value leaves their 
 
 The bias is not part of the fixed behaviour: on Loihi it is the neuron's ``bias_mant``.
 The NIR-side facts of each kind (how a node is built, its ``--portable`` rewrite, what snnTorch's
-importer makes of it) are the entries of ``kinds.registry``.
+importer makes of it) are the entries of ``kinds``.
 """
 
 from __future__ import annotations

@@ -15,14 +15,14 @@ from spikinghash.errors import DataError
 from spikinghash.hw_sim.backends.result import BackendResult
 
 
-class Run(Protocol):
+class Spiking(Protocol):
     """What a float run (``frontend.float_sim.FloatRun``) and a backend's run (``BackendResult``) share."""
 
     spikes: dict[str, np.ndarray]
     codes: np.ndarray
 
 
-def _common(a: Run, b: Run) -> list[str]:
+def _common(a: Spiking, b: Spiking) -> list[str]:
     layers = [n for n in a.spikes if n in b.spikes]
     for n in layers:
         if a.spikes[n].shape != b.spikes[n].shape:
@@ -31,7 +31,7 @@ def _common(a: Run, b: Run) -> list[str]:
     return layers
 
 
-def layer_agreement(a: Run, b: Run) -> dict[str, dict[str, float]]:
+def layer_agreement(a: Spiking, b: Spiking) -> dict[str, dict[str, float]]:
     """Per layer: fraction of (step, sample, neuron) entries with equal spikes, and both firing rates
     (spikes per neuron per step)."""
     return {n: {"agreement": float(np.mean(a.spikes[n] == b.spikes[n])),
@@ -51,12 +51,12 @@ def code_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
             "mean_hamming": float(diff.sum(axis=1).mean())}
 
 
-def hash_agreement(a: Run, b: Run) -> dict[str, float]:
+def hash_agreement(a: Spiking, b: Spiking) -> dict[str, float]:
     """:func:`code_agreement` of two runs' codes."""
     return code_agreement(a.codes, b.codes)
 
 
-def compare_float_int(float_run: Run, int_run: Run) -> dict[str, Any]:
+def compare_float_int(float_run: Spiking, int_run: Spiking) -> dict[str, Any]:
     """Float vs integer: per-layer agreement and rates (``rate_a`` = float, ``rate_b`` = integer),
     hash-bit agreement, and both code matrices ``[B, L]`` (for mAP: ``pipeline.simulate.codes_map``)."""
     return {"layers": layer_agreement(float_run, int_run), "hash": hash_agreement(float_run, int_run),

@@ -77,7 +77,7 @@ class Case:
 
 
 SIM = "simulate {run} --calib 4 --limit 2 --quiet"
-SIM_WRITES = ("model.nir", "hw_sim.json", "hw_sim_codes.npz", "hw_sim_counts.npz", "hw_sim.png")
+SIM_WRITES = ("model.nir", "hw_sim.json", "hw_sim_codes.npz", "hw_sim_counts.npz", "hw_sim.png", "graph.json")
 SEARCH = "search {run} --sample query:0 -k 5"
 CKPT_TRUNCATED = cut("checkpoint.pt", 20_000)
 TEXT = b"this is not that kind of file\n"

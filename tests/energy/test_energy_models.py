@@ -1,4 +1,5 @@
-"""Every energy model and ANN counterpart on a 2-layer NIR graph, each figure recomputed BY HAND here.
+"""Every energy model, ANN counterpart and energy.json's views on a 2-layer NIR graph, each figure recomputed
+BY HAND here.
 
 Graph: input [1, 3, 3] -> Conv2d(1->1, 2x2, no padding) -> LIF [1, 2, 2] -> Flatten -> Affine(4->2, one
 zero weight) -> LIF [2]. Spike counts are written by hand (no simulator), T = 3 steps, 2 samples.
@@ -26,13 +27,14 @@ import numpy as np
 import pytest
 
 from spikinghash.energy.activity import count_activity
-from spikinghash.energy.compare import affine, break_even, price_all, price_graph
+from spikinghash.energy.break_even import affine, break_even, price_all, price_graph
 from spikinghash.energy.counterparts import COUNTERPARTS, lowbit_width
-from spikinghash.energy.inputs import measure_input
-from spikinghash.energy.layers import totals
-from spikinghash.energy.markdown import energy_markdown
-from spikinghash.energy.models import MODELS, loihi
-from spikinghash.energy.nir_count import hardware_view, nir_layers
+from spikinghash.energy.input_profile import measure_input
+from spikinghash.energy.counterparts import fp32_pass
+from spikinghash.energy.layer_cost import totals
+from spikinghash.energy.verdict import energy_markdown
+from spikinghash.energy.models import MODELS, eq26_layers, loihi
+from spikinghash.energy.summary import headline, nir_views
 from spikinghash.hw_sim.frontend.read import load
 
 T, B, DT = 3, 2, 1e-3
@@ -91,19 +93,26 @@ def test_counted_activity(net) -> None:
     assert measure_input([frames("binary")]).kind == "binary_events"
 
 
-def test_eq26_paper_first_layer_by_input_kind(net) -> None:
-    ac = 0.9 * 0.25 * T * 8  # Eq. 26: E_AC × SOP of the Affine, SOP = R × T × FLOPs (Eq. 25)
-    assert MODELS["eq26_paper"](activity(net)).total == pytest.approx(4.6 * T * 16 + ac)  # event frames: × T
-    assert MODELS["eq26_paper"](activity(net, "static")).total == pytest.approx(4.6 * 16 + ac)  # once
-    in_rate = 4 / (B * T * 9)  # binary events: 4 nonzero values over 2 samples, 9 pixels, T steps
-    assert MODELS["eq26_paper"](activity(net, "binary")).total == pytest.approx(0.9 * in_rate * T * 16 + ac)
-
-
-def test_eq26_ours_is_the_existing_count(net) -> None:
-    act = activity(net, "static")  # ours keeps × T even for a static image
-    hand = 4.6 * T * 16 + 0.9 * 0.25 * T * 8
-    assert MODELS["eq26_ours"](act).total == pytest.approx(hand)
-    assert totals(nir_layers(net, COUNTS, "float"))["energy_pj"] == pytest.approx(hand)
+@pytest.mark.parametrize("kind, conv, hand", [
+    # event frames: the conv's 16 MACs at each of T = 3 steps = 48 MACs, 4.6 × 48 = 220.8 pJ
+    ("events", {"input_rate": None, "mac_count": 48, "ac_count": 0, "energy_pj": 220.8}, 226.2),
+    # a static image: the conv's 16 MACs once, 73.6 pJ (the paper's CIFAR convention)
+    ("static", {"input_rate": None, "mac_count": 16, "ac_count": 0, "energy_pj": 73.6}, 79.0),
+    # binary events are spikes: R_in = 4 events / (2 samples × 3 steps × 9 pixels) = 2/27, SOP = 2/27 × 3 × 16
+    # = 32/9, 0.9 × 32/9 = 3.2 pJ
+    ("binary", {"input_rate": 2 / 27, "mac_count": 0, "ac_count": 32 / 9, "energy_pj": 3.2}, 8.6),
+])
+def test_eq26_first_layer_by_input_kind(net, kind: str, conv: dict, hand: float) -> None:
+    """Eq. 26 = E_MAC × first-layer MACs + E_AC × Σ SOP; the Affine: SOP = 0.25 × 3 × 8 = 6, 0.9 × 6 = 5.4 pJ."""
+    act = activity(net, kind)
+    first, fc = eq26_layers(act)
+    assert (first.input_rate is None) if conv["input_rate"] is None else first.input_rate == pytest.approx(
+        conv["input_rate"])
+    assert (first.mac_count, first.ac_count, first.energy_pj) == pytest.approx(
+        (conv["mac_count"], conv["ac_count"], conv["energy_pj"]))
+    assert (fc.input_rate, fc.sops, fc.mac_count, fc.energy_pj) == pytest.approx((0.25, 6.0, 0.0, 5.4))
+    assert totals([first, fc])["energy_pj"] == pytest.approx(hand)  # the per-layer views' total
+    assert MODELS["eq26"](act).total == pytest.approx(hand)  # the energy-model table's eq26
 
 
 def test_mem45_by_hand(net) -> None:
@@ -127,15 +136,15 @@ def test_loihi_by_hand(net) -> None:
     assert cost.total == pytest.approx(dynamic + 0.232 * T * DT * 1e12)  # static: 0.232 W over T steps of dt
     assert cost.driver() == "static"
     assert loihi(act, step_s=1e-6).by_cause()["static"] == pytest.approx(0.232 * T * 1e-6 * 1e12)
-    hw = hardware_view(net, COUNTS, "float", input_events=act.input.events_per_sample)
-    assert hw["energy_pj_per_sample"] == pytest.approx(dynamic)  # the per-op part is the existing hardware view
+    assert cost.by_cause()["synaptic"] + cost.by_cause()["neuron"] == pytest.approx(dynamic)  # 1,113.2 pJ
     assert cost.assumptions["static_equals_dynamic_at_step_s"] == pytest.approx(dynamic / (0.232 * T * 1e12))
 
 
 def test_counterparts_by_hand(net) -> None:
     act = activity(net)
     r8 = 10 * 8 / 64  # every memory here is <= 8 KB
-    assert COUNTERPARTS["ann_fp32"](act).total == pytest.approx(4.6 * (16 + 8))
+    assert COUNTERPARTS["ann_fp32"](act).total == pytest.approx(4.6 * (16 + 8)) == pytest.approx(110.4)
+    assert fp32_pass([("a", 16.0), ("b", 8.0)]).total == pytest.approx(110.4)  # the same from (layer, FLOPs) pairs
     int8 = (16 * (0.2 + 0.1) + 16 * r8 + 9 * r8  # conv: MACs, weight reads, 9 input pixels read once
             + 8 * (0.2 + 0.1) + 8 * r8 + 4 * r8  # affine: MACs, weight reads, 4 activations read once
             + 6 * 2 * 0.1 + 6 * r8)  # 6 outputs: bias + activation adds, one write each
@@ -153,7 +162,7 @@ def test_band_is_the_lowest_and_highest_model(net) -> None:
     band = res["band"]
     assert band["low"] == min(totals_.values()) and band["high"] == max(totals_.values())
     assert all(band["low"] <= e <= band["high"] for e in totals_.values())
-    assert (band["low_model"], band["low_driver"]) == ("eq26_paper", "synaptic")  # 226.2 pJ, first layer MACs
+    assert (band["low_model"], band["low_driver"]) == ("eq26", "synaptic")  # 226.2 pJ, first layer MACs
     assert (band["high_model"], band["high_driver"]) == ("loihi", "static")
     assert band["low"] == pytest.approx(4.6 * T * 16 + 0.9 * 0.25 * T * 8)
 
@@ -179,7 +188,7 @@ def test_break_even_rate_plugged_back(net, model: str) -> None:
 def test_break_even_against_the_fp32_ann_by_hand(net) -> None:
     res = price_all(activity(net, "static"))
     # a = 73.6 pJ (first layer once), b·r_measured = 5.4 pJ: r* = (110.4 - 73.6) / (5.4 / r_measured)
-    entry = res["break_even"]["eq26_paper"]["ann_fp32"]
+    entry = res["break_even"]["eq26"]["ann_fp32"]
     assert entry["rate"] == pytest.approx((4.6 * 24 - 4.6 * 16) * MEAN_RATE / (0.9 * 0.25 * T * 8))
     assert entry["beats_at_measured_rate"] and entry["like_for_like"]
     assert "every feasible rate" in entry["status"]  # 1.325 > 1
@@ -190,9 +199,9 @@ def test_break_even_against_the_fp32_ann_by_hand(net) -> None:
 def test_markdown_states_where_the_snn_saves(net) -> None:
     md = energy_markdown({"energy_models": price_all(activity(net, "static"))})
     assert "| SNN model |" in md and "**Band:**" in md
-    assert "**This SNN saves energy** under *Eq. 26 as the paper writes it" in md
+    assert "**This SNN saves energy** under *Eq. 26 (45 nm fp32" in md  # 79.0 pJ < 110.4 pJ
     verdict_no = md.split("**It does not** under ")[1]
-    assert "*Eq. 26, our counting" in verdict_no  # first layer × T: 226.2 pJ > 110.4 pJ
+    assert "Eq. 26" not in verdict_no
     assert "*45 nm integer with memory" in verdict_no and "*Loihi-class" in verdict_no
     assert "not available (why)" in energy_markdown({"energy_models": None, "energy_models_unavailable": "why"})
 
@@ -236,3 +245,41 @@ def test_no_spikes_at_all(net, tmp_path) -> None:
     plot_causes(res, tmp_path / "c.png")
     plot_break_even(res, tmp_path / "b.png")
     assert (tmp_path / "c.png").stat().st_size > 0 and (tmp_path / "b.png").stat().st_size > 0
+
+
+GONE = {"hardware", "ann", "eq26_ours", "eq26_paper", "energy_pj_per_sample_ann", "energy_pj_per_sample_hardware",
+        "ann_over_snn_float", "ann_energy_pj"}
+
+
+def keys_anywhere(node: object) -> set[str]:
+    """Every dict key in a JSON-like tree, at any depth."""
+    if isinstance(node, dict):
+        return set(node).union(*(keys_anywhere(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(keys_anywhere(v) for v in node))
+    return set()
+
+
+def test_energy_json_is_one_generation(net) -> None:
+    """energy.json (``headline(nir_views(...))``) holds one Eq. 26, one Loihi view and one ANN family, and the
+    Eq. 26 numbers of the views, the top level and the model table are one and the same."""
+    stored = {"integer/lif1": COUNTS["float/lif1"], "integer/lif2": COUNTS["float/lif2"],
+              "samples": np.array(B), "T": np.array(T)}
+    x = frames("events")
+    s = headline(nir_views(net, [x[:, :1], x[:, 1:]], T, stored, "by hand"))
+    assert not keys_anywhere(s) & GONE
+    sec = s["energy_models"]
+    assert set(sec["models"]) == set(s["energy_pj_per_sample_by_model"]) == {"eq26", "mem45", "loihi"}
+    assert set(sec["counterparts"]) == {"ann_fp32", "ann_int8", "ann_lowbit"}
+    assert sec["spike_counts"] == "integer"
+    # integer counts as written above, event frames: 4.6 × 48 + 0.9 × 6 (see test_eq26_first_layer_by_input_kind)
+    assert s["energy_pj_per_sample_integer"] == pytest.approx(226.2)
+    assert s["integer"]["totals_per_sample"]["energy_pj"] == pytest.approx(226.2)
+    assert sec["models"]["eq26"]["energy_pj_per_sample"] == pytest.approx(226.2)
+    assert s["float"]["layers"][0]["mac_count"] == 48 and s["float"]["input_kind"] == "event_frames"
+    assert (s["energy_pj_per_sample_ann_fp32"], s["energy_pj_per_sample_ann_int8"],
+            s["energy_pj_per_sample_ann_lowbit"]) == pytest.approx((110.4, 62.15, 51.575))
+    assert sec["counted"] == pytest.approx({"synaptic_events_per_sample": 8.0, "input_events_per_sample": 2.0,
+                                            "neuron_updates_per_sample": 18.0, "spikes_per_sample": 3.5})
+    assert set(s["integer"]["layers"][0]) == {"name", "type", "flops", "input_rate", "sops", "mac_count",
+                                              "ac_count", "energy_pj"}

@@ -1,4 +1,6 @@
-"""Energy on a hand-built NIR graph (Conv2d -> LIF -> Affine -> LIF), every figure computed by hand."""
+"""Energy on a hand-built NIR graph (Conv2d -> LIF -> Affine -> LIF) from simulated spike counts: the
+spike-count dict, fan-out, Eq. 26's per-layer view and the Loihi model's events, every figure computed by
+hand from the rasters."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from spikinghash.energy.nir_count import (fan_out, firing_rates, hardware_view, mean_firing_rate, nir_layers,
-                                          spike_counts)
-from spikinghash.energy.layers import totals
-from spikinghash.energy.targets import TARGETS
+from spikinghash.energy.activity import count_activity, fan_out
+from spikinghash.energy.input_profile import measure_input
+from spikinghash.energy.models import loihi
+from spikinghash.energy.nir_count import has_view, spike_counts
+from spikinghash.energy.summary import activity_view
+from spikinghash.energy.targets import LOIHI_OPS
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.read import load
 
@@ -60,23 +64,25 @@ def test_spike_count_dict_matches_the_rasters(measured: tuple) -> None:
 
 
 def test_layers_by_hand(measured: tuple) -> None:
-    net, _, run, counts = measured
+    net, frames, run, counts = measured
     rate1 = run.spikes["lif1"].sum() / (T * B * 32)  # per neuron per step, over the batch
     conv_flops, fc_flops = 2 * 4 * 4 * (1 * 3 * 3), 3 * 32
-    conv, fc = nir_layers(net, counts, "float")
-    assert (conv.name, conv.type, conv.flops, conv.input_rate) == ("conv->lif1", "Conv", conv_flops, None)
-    assert conv.mac_count == T * conv_flops and conv.sops == 0 and conv.ac_count == 0
-    assert conv.energy_pj == pytest.approx(4.6 * T * conv_flops)
-    assert (fc.type, fc.flops) == ("Affine", fc_flops)
-    assert fc.input_rate == pytest.approx(rate1)
-    assert fc.sops == pytest.approx(rate1 * T * fc_flops)  # Eq. 25
-    assert fc.energy_pj == pytest.approx(0.9 * rate1 * T * fc_flops)
-    tot = totals([conv, fc])  # Eq. 26
+    view = activity_view(count_activity(net, counts, "float", measure_input([frames])), "hand")
+    assert view["input_kind"] == "event_frames"  # counts 0..2 that change over time
+    conv, fc = view["layers"]
+    assert (conv["name"], conv["type"], conv["flops"], conv["input_rate"]) == ("conv->lif1", "Conv", conv_flops, None)
+    assert conv["mac_count"] == T * conv_flops and conv["sops"] == 0 and conv["ac_count"] == 0
+    assert conv["energy_pj"] == pytest.approx(4.6 * T * conv_flops)
+    assert (fc["type"], fc["flops"]) == ("Affine", fc_flops)
+    assert fc["input_rate"] == pytest.approx(rate1)
+    assert fc["sops"] == pytest.approx(rate1 * T * fc_flops)  # Eq. 25
+    assert fc["energy_pj"] == pytest.approx(0.9 * rate1 * T * fc_flops)
+    tot = view["totals_per_sample"]  # Eq. 26
     assert tot["energy_pj"] == pytest.approx(4.6 * T * conv_flops + 0.9 * rate1 * T * fc_flops)
-    assert tot["ann_energy_pj"] == pytest.approx(4.6 * (conv_flops + fc_flops))  # one ANN pass
-    rates = firing_rates(net, counts, "float")
+    rates = {n["name"]: n["firing_rate"] for n in view["neurons"]}
     assert rates["lif2"] == pytest.approx(run.spikes["lif2"].sum() / (T * B * 3))
-    assert mean_firing_rate(net, counts, "float") == pytest.approx(
+    assert view["neuron_updates_per_sample"] == T * 35
+    assert view["mean_firing_rate"] == pytest.approx(
         (run.spikes["lif1"].sum() + run.spikes["lif2"].sum()) / (T * B * 35))
 
 
@@ -97,37 +103,35 @@ def test_fan_out_counts_the_synapses_of_each_input(measured: tuple) -> None:
     assert np.array_equal(fan_out(net.synapses["fc->lif2"]), np.full(32, 3))
 
 
-def test_hardware_view_by_hand(measured: tuple) -> None:
+def test_loihi_events_by_hand(measured: tuple) -> None:
     net, frames, run, counts = measured
     s1, s2 = run.spikes["lif1"].sum(), run.spikes["lif2"].sum()
     events_fc = s1 * 3 / B  # every lif1 neuron reaches all 3 lif2 neurons
-    hw = hardware_view(net, counts, "float")
-    assert not hw["input_included"]
-    assert hw["synaptic_events_per_sample"] == pytest.approx(events_fc)
-    assert hw["neuron_updates_per_sample"] == T * 35
-    assert hw["active_neuron_updates_per_sample"] == pytest.approx((s1 + s2) / B)
-    expect = 23.6 * events_fc + 81 * (s1 + s2) / B + 52 * (T * 35 - (s1 + s2) / B)
-    assert hw["energy_pj_per_sample"] == pytest.approx(expect)
-    nonzero = (frames != 0).sum(axis=(0, 1)) / B  # [1, 4, 4], per sample
-    hw_in = hardware_view(net, counts, "float", input_events=nonzero)
+    nonzero = (frames != 0).sum(axis=(0, 1)) / B  # [1, 4, 4], input events per sample
     in_events = float(nonzero.ravel() @ fan_out(net.synapses["conv->lif1"]))
-    assert hw_in["synaptic_events_per_sample"] == pytest.approx(events_fc + in_events)
+    cost = loihi(count_activity(net, counts, "float", measure_input([frames])))
+    causes = cost.by_cause()
+    assert causes["synaptic"] == pytest.approx(23.6 * (events_fc + in_events))
+    active = (s1 + s2) / B
+    assert causes["neuron"] == pytest.approx(81 * active + 52 * (T * 35 - active))
 
 
-def test_targets_table() -> None:
-    loihi = TARGETS["loihi"]
-    assert (loihi.synaptic_op_pj, loihi.neuron_active_pj, loihi.neuron_inactive_pj) == (23.6, 81.0, 52.0)
-    assert "pre-silicon" in loihi.source and "Davies" in loihi.source
+def test_loihi_figures() -> None:
+    ops = LOIHI_OPS
+    assert (ops.synaptic_op_pj, ops.neuron_active_pj, ops.neuron_inactive_pj) == (23.6, 81.0, 52.0)
+    assert "pre-silicon" in ops.source and "Davies" in ops.source
 
 
 def test_counts_from_another_graph_are_refused(measured: tuple) -> None:
     from spikinghash.errors import DataError
-    net, _, _, counts = measured
+    net, frames, _, counts = measured
+    profile = measure_input([frames])
     bad = dict(counts, **{"float/lif1": np.zeros((2, 2, 2))})
     with pytest.raises(DataError, match="another graph"):
-        nir_layers(net, bad, "float")
+        count_activity(net, bad, "float", profile)
+    assert not has_view(counts, net, "integer")
     with pytest.raises(DataError, match="lack 'integer/lif1'"):
-        nir_layers(net, counts, "integer")
+        count_activity(net, counts, "integer", profile)
 
 
 def test_integer_counts_from_the_fast_simulator(measured: tuple) -> None:
@@ -138,8 +142,8 @@ def test_integer_counts_from_the_fast_simulator(measured: tuple) -> None:
     int_run = simulate_int(quantize(net, frames), frames)
     counts = spike_counts({"integer": int_run.spikes}, T)
     rate1 = int_run.spikes["lif1"].sum() / (T * B * 32)
-    fc = nir_layers(net, counts, "integer")[1]
-    assert fc.input_rate == pytest.approx(rate1) and fc.sops == pytest.approx(rate1 * T * 96)
-    hw = hardware_view(net, counts, "integer")
-    assert hw["spike_counts"] == "integer"
-    assert hw["synaptic_events_per_sample"] == pytest.approx(int_run.spikes["lif1"].sum() * 3 / B)
+    act = count_activity(net, counts, "integer", measure_input([frames]))
+    fc = activity_view(act, "hand")["layers"][1]
+    assert fc["input_rate"] == pytest.approx(rate1) and fc["sops"] == pytest.approx(rate1 * T * 96)
+    assert act.spike_counts == "integer"
+    assert act.paths[1].events == pytest.approx(int_run.spikes["lif1"].sum() * 3 / B)

@@ -1,6 +1,7 @@
 """Energy on a hand-built ONNX graph shaped like our exports (scoped node names, LIF = compare + cast).
 
-Every FLOP count and rate is recomputed here with numpy/torch from the same frames.
+Every FLOP count and rate is recomputed here with numpy/torch from the same frames; the energies are
+Eq. 26 written out by hand (E_MAC = 4.6 pJ, E_AC = 0.9 pJ).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
-from spikinghash.energy.layers import totals
+from spikinghash.energy.layer_cost import totals
 from spikinghash.energy.onnx_count import count_onnx
+from spikinghash.energy.summary import NO_MODELS_ONNX, headline, onnx_views
 
 T, B = 2, 3  # different on purpose: FLOPs divided by T instead of the batch would show
 RNG = np.random.default_rng(0)
@@ -74,13 +76,17 @@ def tiny_model(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    torch.set_num_threads(1)
+def onnx_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
     tiny_model(path)
-    # Binary event frames on purpose: the input is still not spikes (first layer = MAC).
-    x = (RNG.random((T, B, 1, 4, 4)) < 0.5).astype(np.float32)
-    counter = count_onnx(path, [x[:, :2], x[:, 2:]], T)  # two batches of 2 and 1 samples
+    return path
+
+
+@pytest.fixture(scope="module")
+def measured(onnx_path: Path) -> tuple:
+    torch.set_num_threads(1)
+    x = RNG.integers(0, 3, (T, B, 1, 4, 4)).astype(np.float32)  # event counts 0..2: event frames
+    counter = count_onnx(onnx_path, [x[:, :2], x[:, 2:]], T)  # two batches of 2 and 1 samples
     s = (F.conv2d(torch.from_numpy(x.reshape(-1, 1, 4, 4)), torch.from_numpy(W1), padding=1) > 0.5).double()
     return counter, {layer.name: layer for layer in counter.layers()}, s.numpy()
 
@@ -94,8 +100,9 @@ def test_flops_are_per_sample_and_step(measured: tuple) -> None:
 
 
 def test_first_layer_and_zero_tensor_are_macs(measured: tuple) -> None:
-    _, layers, _ = measured
+    counter, layers, _ = measured
     stem, conv3 = layers["/stem/Conv"], layers["/conv3/Conv"]
+    assert counter.input_profile().kind == "event_frames" and stem.type == "Conv(input)"
     assert stem.input_rate is None and stem.mac_count == T * 288 and stem.energy_pj == pytest.approx(4.6 * T * 288)
     # all zero by construction: a value-only test would call it "spikes at rate 0" and price it at 0 pJ
     assert conv3.input_rate is None and conv3.energy_pj == pytest.approx(4.6 * T * 288)
@@ -120,7 +127,40 @@ def test_spike_layers_by_hand(measured: tuple) -> None:
     macs = T * (288 + 288 + 64 + 16)  # stem, conv3, fc, the Mul by 0
     sops = rate * T * 96 + pairs / B + T * 48 + rate * T * 32
     assert tot["energy_pj"] == pytest.approx(4.6 * macs + 0.9 * sops)  # Eq. 26
-    assert tot["ann_energy_pj"] == pytest.approx(4.6 * (288 + 96 + 288 + 64 + 48 + 32 + 64 + 16))
+
+
+@pytest.mark.parametrize("kind", ["binary", "static"])
+def test_first_layer_by_input_kind(onnx_path: Path, kind: str) -> None:
+    """The one rule of Eq. 26 for the nodes fed by the input (the stem conv, the per-step linear and the Mul by
+    0): binary events are spikes, ACs at the input's rate; a static image's MACs count once."""
+    rng = np.random.default_rng(1)
+    x = (rng.random((T, B, 1, 4, 4)) < 0.3).astype(np.float32)
+    if kind == "static":
+        x[:] = 2 * x[:1]  # the same image (values 0 and 2) at every step
+    layers = {l.name: l for l in count_onnx(onnx_path, [x], T).layers()}
+    stem, fc, zero = layers["/stem/Conv"], layers["/fc/MatMul"], layers["/zero/Mul"]
+    if kind == "static":
+        assert (stem.mac_count, fc.mac_count, zero.mac_count) == (288, 64, 16)  # once, not × T
+        assert stem.energy_pj == pytest.approx(4.6 * 288)
+        return
+    rate = x.mean()  # nonzero input values per element per step
+    assert stem.type == "Conv(input)" and stem.input_rate == pytest.approx(rate) and stem.mac_count == 0
+    assert stem.ac_count == pytest.approx(rate * T * 288) and stem.energy_pj == pytest.approx(0.9 * rate * T * 288)
+    assert fc.ac_count == pytest.approx(rate * T * 64)
+    assert layers["/conv3/Conv"].mac_count == T * 288  # the Mul's output (all 0) is not the input: MACs
+
+
+def test_onnx_views_carry_the_fp32_counterpart_only(measured: tuple) -> None:
+    counter, layers, _ = measured
+    s = headline(onnx_views(counter, B))
+    assert (s["graph"], s["integer"], s["energy_models"]) == ("onnx", None, None)
+    assert s["float"]["input_kind"] == "event_frames"
+    assert s["energy_pj_per_sample_float"] == pytest.approx(totals(list(layers.values()))["energy_pj"])
+    # E_MAC × Σ FLOPs of one pass: stem, conv2, conv3, QKᵀ, two adds, fc, the Mul by 0
+    assert s["energy_pj_per_sample_ann_fp32"] == pytest.approx(4.6 * (288 + 96 + 288 + 64 + 48 + 32 + 64 + 16))
+    assert s["energy_pj_per_sample_ann_int8"] is None and s["energy_pj_per_sample_ann_lowbit"] is None
+    assert s["energy_models_unavailable"] == NO_MODELS_ONNX
+    assert not {"hardware", "ann", "energy_pj_per_sample_ann", "energy_pj_per_sample_hardware"} & set(s)
 
 
 def test_neuron_updates_are_separate(measured: tuple) -> None:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from spikinghash.energy.layers import totals
+from spikinghash.energy.layer_cost import totals
 from spikinghash.energy.onnx_count import count_onnx
+from spikinghash.energy.summary import headline, onnx_views
 from spikinghash.export.onnx_export import export_onnx
 from spikinghash.models.registry import create_model, list_models
 
@@ -33,12 +34,14 @@ def _frames(batch: int) -> np.ndarray:
 def test_every_model_is_priced(tmp_path: Path, name: str) -> None:
     torch.set_num_threads(1)
     _export(name, tmp_path / "m.onnx")
-    layers = count_onnx(tmp_path / "m.onnx", [_frames(3)], 4).layers()
-    assert layers and layers[0].mac_count > 0  # the first layer reads frames: MACs
+    counter = count_onnx(tmp_path / "m.onnx", [_frames(3)], 4)
+    layers = counter.layers()
+    assert layers and layers[0].mac_count > 0  # the first layer reads event frames: MACs
     assert not any("classifier" in l.name for l in layers)  # training-only head feeds logits only
     assert all(l.input_rate is None or 0 <= l.input_rate <= 1 for l in layers)
-    tot = totals(layers)
-    assert 0 < tot["energy_pj"] and tot["ann_energy_pj"] > 0
+    s = headline(onnx_views(counter, 3))
+    assert 0 < s["energy_pj_per_sample_float"] == totals(layers)["energy_pj"]
+    assert s["energy_pj_per_sample_ann_fp32"] == pytest.approx(4.6 * sum(l.flops for l in layers))
 
 
 @pytest.mark.slow
@@ -53,5 +56,5 @@ def test_spikinghash_ti_counts_do_not_depend_on_batching(tmp_path: Path) -> None
     assert [l.input_rate for l in a] == pytest.approx([l.input_rate for l in b])
     types = {l.type for l in a}
     assert "MatMul(spike×spike)" in types  # SSA's QKᵀ: accumulates at the rate of co-active pairs
-    assert a[0].type == "Conv(real)"
+    assert a[0].type == "Conv(input)"  # the stem on the frames: Eq. 26's first layer
     assert one.neuron_table() and 0 < one.mean_firing_rate() < 1

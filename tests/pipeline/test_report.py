@@ -25,10 +25,10 @@ def test_numbers_are_carried_from_each_source(tmp_path: Path) -> None:
     assert saved == report
     expected = {"map_float": 0.8125, "map_integer": 0.79, "hash_bit_agreement": 0.9375, "lava_samples": 3,
                 "lava_fast_bit_exact": True, "energy_pj_per_sample_float": 1000.0,
-                "energy_pj_per_sample_integer": 900.0, "energy_pj_per_sample_ann": 5000.0,
-                "energy_pj_per_sample_band": {"low": 900.0, "high": 40000.0, "low_model": "eq26_ours",
+                "energy_pj_per_sample_integer": 900.0, "energy_pj_per_sample_ann_fp32": 5000.0,
+                "energy_pj_per_sample_band": {"low": 900.0, "high": 40000.0, "low_model": "eq26",
                                               "high_model": "loihi"},
-                "energy_pj_per_sample_ann_int8": 1250.0, "break_even_rate": {"eq26_ours": {"ann_fp32": 1.2}},
+                "energy_pj_per_sample_ann_int8": 1250.0, "break_even_rate": {"eq26": {"ann_fp32": 1.2}},
                 # hw_sim.json measures firing rates; energy.json's copies (0.5, 0.4) are only a fallback
                 "mean_firing_rate_float": 0.125, "mean_firing_rate_integer": 0.1171875, "wall_seconds": 321.5}
     assert {k: saved[k] for k in HEADLINE} == expected

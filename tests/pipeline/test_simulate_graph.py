@@ -152,7 +152,7 @@ def test_energy_and_report_of_a_foreign_graph(files: tuple[Path, Path], tmp_path
     assert main(["simulate", str(graph), *common, "--calib", "8", "--quiet"]) == 0
     assert main(["energy", str(graph), *common, "--samples", "8", "--quiet"]) == 0
     energy = json.loads((out / "energy.json").read_text())
-    assert energy["hardware"]["spike_counts"] == "integer"  # the integer run's counts priced the chip view
+    assert energy["energy_models"]["spike_counts"] == "integer"  # the integer run's counts priced the models
     band = energy["energy_pj_per_sample_band"]
     assert band["low"] <= band["high"] and band["low_model"] != band["high_model"]
     assert energy["energy_models"]["input_kind"] in ("event_frames", "binary_events")  # N-MNIST: events, not static

@@ -47,10 +47,11 @@ HW_SIM = {"model": "spikinghash_ti_nir", "fingerprint": "abc", "T": 4, "samples"
 
 def energy_json(e_float: float, e_ann: float) -> dict:
     return {"energy_pj_per_sample_float": e_float, "energy_pj_per_sample_integer": e_float * 0.9,
-            "energy_pj_per_sample_ann": e_ann, "mean_firing_rate_float": 0.5, "mean_firing_rate_integer": 0.4,
-            "energy_pj_per_sample_band": {"low": e_float * 0.9, "high": e_float * 40, "low_model": "eq26_ours",
+            "energy_pj_per_sample_ann_fp32": e_ann, "mean_firing_rate_float": 0.5, "mean_firing_rate_integer": 0.4,
+            "energy_pj_per_sample_band": {"low": e_float * 0.9, "high": e_float * 40, "low_model": "eq26",
                                           "high_model": "loihi"},
-            "energy_pj_per_sample_ann_int8": e_ann / 4, "break_even_rate": {"eq26_ours": {"ann_fp32": 1.2}},
+            "energy_pj_per_sample_ann_int8": e_ann / 4, "energy_pj_per_sample_ann_lowbit": e_ann / 5,
+            "break_even_rate": {"eq26": {"ann_fp32": 1.2}},
             "constants": {"E_MAC_pj": 4.6, "E_AC_pj": 0.9, "source": "Horowitz 2014"},
             "float": {"layers": [{"name": "stem", "type": "Conv2d", "flops": 100, "input_rate": None,
                                   "mac_count": 100, "ac_count": 0, "energy_pj": 460.0},

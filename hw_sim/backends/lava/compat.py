@@ -53,7 +53,7 @@ STUBS: dict[str, str] = {
     "lava.lib.dl.slayer.object_detection": (
         "lava-dl's object detection (YOLO) needs cv2 and torchvision, which spikinghash's stack does not "
         "provide; spikinghash replaced the module by a stub so that lava.lib.dl.netx imports "
-        "(hw_sim/lava_compat.py)"),
+        "(hw_sim/backends/lava/compat.py)"),
 }
 
 

@@ -38,7 +38,6 @@ from spikinghash.hw_sim.backends.lava.runtime import lava_session
 from spikinghash.hw_sim.backends.netx.write import DENSE_SYNAPSES, lava_dense_effective, sequential_paths, write_netx
 from spikinghash.hw_sim.frontend.readout import hash_codes
 
-NETX_FILE = "model.net"
 MAPPING = "netx CUBA -> Lava LIF: du = iDecay - 1, dv = vDecay, vth = vThMant, bias_mant = bias, bias_exp = 6"
 
 
@@ -110,7 +109,7 @@ def simulate_netx(int_net: IntNet, frames: Any, samples: int | None = None,
     seq = np.concatenate([x[:, k] for k in range(n)] + [np.zeros((tail, *x.shape[2:]), dtype=np.int64)])
     with contextlib.ExitStack() as stack:
         if path is None:  # kept until the run ends: netx's NetDict holds the file open
-            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="spikinghash-netx-"))) / NETX_FILE
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="spikinghash-netx-"))) / "network.net"
             write_netx(int_net, path)
         network = hdf5.Network(net_config=str(path), input_message_bits=int_net.input_bits,
                                input_shape=lava_shape(net.input_shape), reset_interval=steps, reset_offset=1)

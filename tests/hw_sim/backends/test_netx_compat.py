@@ -1,4 +1,4 @@
-"""lava-dl 0.6's netx imports through the project's own import path (``hw_sim.lava_compat``), in a fresh
+"""lava-dl 0.6's netx imports through the project's own import path (``hw_sim.backends.lava.compat``), in a fresh
 interpreter, without cv2 or torchvision and without any edit of site-packages."""
 
 from __future__ import annotations

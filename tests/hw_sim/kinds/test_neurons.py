@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.kinds.registry import KINDS
+from spikinghash.hw_sim.kinds import KINDS
 from spikinghash.hw_sim.kinds.neurons import IntNeuron
 
 DT = 1e-3

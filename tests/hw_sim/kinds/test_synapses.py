@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.kinds.registry import KINDS
+from spikinghash.hw_sim.kinds import KINDS
 from spikinghash.hw_sim.spec import wrap as wrap_signed
 
 

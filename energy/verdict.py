@@ -1,6 +1,6 @@
 """``energy_markdown(energy_json)``: the energy table and the sentence a user needs, for ``report.md``.
 
-Reads only ``energy.json``'s ``energy_models`` section (written by :func:`.compare.price_all`
+Reads only ``energy.json``'s ``energy_models`` section (written by :func:`.break_even.price_all`
 through the energy driver); for a graph without it (ONNX runs) it says why there is no table.
 """
 

@@ -18,8 +18,7 @@ from spikinghash.energy.counterparts import COUNTERPARTS
 from spikinghash.energy.models import MODELS
 
 #: Counterparts priced under the same technology assumptions as each SNN model (the fair comparison).
-LIKE_FOR_LIKE = {"eq26_paper": ("ann_fp32",), "eq26_ours": ("ann_fp32",), "mem45": ("ann_int8", "ann_lowbit"),
-                 "loihi": ("ann_int8", "ann_lowbit")}
+LIKE_FOR_LIKE = {"eq26": ("ann_fp32",), "mem45": ("ann_int8", "ann_lowbit"), "loihi": ("ann_int8", "ann_lowbit")}
 
 
 def affine(model: Callable[[Activity], ModelCost], act: Activity) -> tuple[float, float]:
@@ -44,8 +43,17 @@ def break_even(a: float, b: float, e_ann: float) -> dict[str, Any]:
     return {"rate": r, "status": "beats below this rate"}
 
 
+def counted(act: Activity) -> dict[str, float]:
+    """What every model prices, per sample: synaptic events (input events' included), input events, neuron
+    updates and spikes."""
+    return {"synaptic_events_per_sample": sum(p.events for p in act.paths),
+            "input_events_per_sample": float(act.input.events_per_sample.sum()),
+            "neuron_updates_per_sample": sum(n.updates for n in act.neurons),
+            "spikes_per_sample": sum(n.spikes for n in act.neurons)}
+
+
 def price_all(act: Activity, step_s: float | None = None) -> dict[str, Any]:
-    """All models and counterparts of ``act``, the band, break-even rates and the rate lines (for the chart)."""
+    """All models and counterparts of ``act`` (pJ per sample), the band, break-even rates and the rate lines."""
     models: dict[str, Callable[[Activity], ModelCost]] = dict(MODELS)
     if step_s is not None:
         models["loihi"] = lambda a: MODELS["loihi"](a, step_s)  # type: ignore[call-arg]
@@ -66,17 +74,18 @@ def price_all(act: Activity, step_s: float | None = None) -> dict[str, Any]:
     band = {"low": snn[low].total, "low_model": low, "low_driver": snn[low].driver(),
             "high": snn[high].total, "high_model": high, "high_driver": snn[high].driver()}
     return {"spike_counts": act.spike_counts, "input_kind": act.input.kind, "T": act.steps,
-            "mean_firing_rate": rate, "models": {m: c.as_dict() for m, c in snn.items()},
+            "mean_firing_rate": rate, "counted": counted(act),
+            "models": {m: c.as_dict() for m, c in snn.items()},
             "counterparts": {c: cost.as_dict() for c, cost in ann.items()}, "band": band,
             "break_even": breaks, "rate_lines": {m: {"a_pj": a, "b_pj_per_rate": b if b == b else None}  # None: nothing fired
                            for m, (a, b) in lines.items()}}
 
 
 def price_graph(net: Any, counts: Any, frames: Any, view: str = "integer", step_s: float | None = None) -> dict[str, Any]:
-    """:func:`price_all` of any canonical NIR graph ``net`` (``hw_sim.graph.CanonicalNet``) from its spike
+    """:func:`price_all` of any canonical NIR graph ``net`` (``hw_sim.frontend.graph.CanonicalNet``) from its spike
     ``counts`` (``nir_count.spike_counts`` / ``hw_sim_counts.npz``) and the frames it read, given as
     batches ``[T, B, *input_shape]`` (an iterable of arrays)."""
     from spikinghash.energy.activity import count_activity
-    from spikinghash.energy.inputs import measure_input
+    from spikinghash.energy.input_profile import measure_input
 
     return price_all(count_activity(net, counts, view, measure_input(frames)), step_s)
