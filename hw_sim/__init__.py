@@ -9,8 +9,9 @@ Sub-packages, in import order (each imports only those before it; ``tests/test_l
 - ``frontend``: read a graph (``read.load``), lower it through a list of passes (``passes``), parse the
   canonical form (``graph``), the float reference (``float_sim``) and the readouts (``readout``); the
   ``--portable`` rewrite and the consumer probe of exported graphs;
-- ``target``: the one quantizer (``quantize``: calibration, rules such as the QAT grid's fixed scales or
-  netx's format as parameters), the integer network (``int_net``), the QAT grid (``qat_grid``);
+- ``target``: the one quantizer (``quantize``: calibration; ``rules``: plain Loihi, netx's format, the QAT
+  grid's power-of-two scales, each a parameter of it), the integer network (``int_net``), the QAT grid
+  (``qat_grid``);
 - ``backends``: fast, lava and netx, one registry entry each with one signature (``backends.run``:
   an integer network and frames in, a :class:`~.backends.result.BackendResult` out); Lava's import hook
   is installed only when a Lava backend is imported;

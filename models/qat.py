@@ -167,12 +167,10 @@ class GridInputs:
 
     Attributes:
         gains: neuron node -> input gain ``1/γ`` of its LIF (Eq. 1).
-        thresholds: neuron node -> float threshold ``v_th``.
         bases: weighted node -> (base name before the fan-out suffix, target neuron node).
     """
 
     gains: dict[str, float]
-    thresholds: dict[str, float]
     bases: dict[str, tuple[str, str]]
 
 
@@ -180,5 +178,4 @@ def grid_inputs(model: nn.Module, name: str = "model") -> GridInputs:
     """The model-side inputs of ``hw_sim.target.qat_grid.derive_grid`` for a neuromorphic profile."""
     net = require_neuromorphic(model, name)
     lifs = _neurons(net)
-    return GridInputs({n: float(lif.params.gain) for n, lif in lifs.items()},
-                      {n: float(lif.params.v_threshold) for n, lif in lifs.items()}, projection_nodes(net))
+    return GridInputs({n: float(lif.params.gain) for n, lif in lifs.items()}, projection_nodes(net))

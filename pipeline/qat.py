@@ -27,10 +27,9 @@ from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
 from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.target.qat_grid import derive_grid
-from spikinghash.hw_sim.target.quantize import quantize
 from spikinghash.models.fake_quant import QatGrid
 from spikinghash.models.qat import grid_inputs, require_neuromorphic
-from spikinghash.pipeline.frames import calibration_frames
+from spikinghash.pipeline.batches import calibration_frames
 from spikinghash.pipeline.run_dir import CHECKPOINT, QAT_FILE, Run, grid_from_spec, load_run, read_grid
 from spikinghash.train.distributed import DistEnv
 from spikinghash.train.trainer import RunData, load_data, train
@@ -52,8 +51,7 @@ def grid_for_run(source: Run, data: RunData, calib: int, seed: int = 0) -> QatGr
     frames = calibration_frames(data.train, calib, seed)
     inputs = grid_inputs(model, name)
     with torch.no_grad():
-        spec = derive_grid(net, quantize(net, frames), int(source.cfg.T), inputs.gains, inputs.thresholds,
-                           inputs.bases)
+        spec = derive_grid(net, frames, int(source.cfg.T), inputs.gains, inputs.bases)
     grid = grid_from_spec(spec)
     grid.info.update(source=str(source.run_dir), source_fingerprint=source.fingerprint, source_epoch=source.epoch,
                      calib_samples=int(frames.shape[1]), calib_seed=seed)

@@ -158,6 +158,7 @@ class Synapse:
     bias: np.ndarray
     lava_matrix: ClassVar[str] = "sparse"  # Lava process family of the matrix realisation
     elementwise: ClassVar[bool] = False  # each output reads only the input at its own position
+    netx_type: ClassVar[str] = "conv"  # the netx layer group it is written as ("dense": a weight matrix)
 
     def apply(self, x: Tensor, weight: Tensor) -> Tensor:
         """The linear map with the given weight values, ``[B, *in_shape] -> [B, *out_shape]``."""
@@ -229,6 +230,7 @@ class AffineSynapse(Synapse):
     """``nir.Affine`` / ``nir.Linear``: ``weight [out, in]`` on a flat input ``[in]``."""
 
     lava_matrix: ClassVar[str] = "dense"
+    netx_type: ClassVar[str] = "dense"
 
     def apply(self, x: Tensor, weight: Tensor) -> Tensor:
         return x @ weight.T
@@ -248,6 +250,7 @@ class ScaleSynapse(Synapse):
     """``nir.Scale``: elementwise gain, ``weight`` of the input's shape."""
 
     elementwise: ClassVar[bool] = True
+    netx_type: ClassVar[str] = "dense"  # a 1-D Scale as a diagonal matrix
 
     def apply(self, x: Tensor, weight: Tensor) -> Tensor:
         return x * weight

@@ -15,7 +15,7 @@ import numpy as np
 
 from spikinghash.hw_sim.backends import run
 from spikinghash.hw_sim.backends.netx.run import MAPPING
-from spikinghash.hw_sim.backends.netx.write import DENSE_SYNAPSES, sequential_paths
+from spikinghash.hw_sim.backends.netx.write import sequential_paths
 from spikinghash.hw_sim.target.int_net import IntNet
 from spikinghash.hw_sim.verify.compare import bit_exactness
 
@@ -72,7 +72,7 @@ def run_netx(int_net: IntNet, frames: Any, samples: int, path: str | Path | None
     for p in sequential_paths(net):
         name = p.target
         first = _first_difference(nx.spikes[name], fast.spikes[name])
-        kind = "dense" if isinstance(net.synapses[p.key], DENSE_SYNAPSES) else "conv"
+        kind = net.synapses[p.key].netx_type
         layers[name] = {
             "netx_type": kind, "offset_steps": net.lags[name],
             "measured_offsets": _offsets(nx.info["raw"][name], fast.spikes[name], steps, tail),

@@ -85,8 +85,10 @@ def temp_of(folder: Path, name: str) -> Trigger:
 
 
 def epochs_logged(folder: Path) -> int:
-    path = folder / "metrics.jsonl"
-    return len(path.read_text().splitlines()) if path.is_file() else 0
+    try:  # the file may be replaced (or first written) between any two looks at it
+        return len((folder / "metrics.jsonl").read_text().splitlines())
+    except FileNotFoundError:
+        return 0
 
 
 def one_more_epoch(folder: Path) -> Trigger:

@@ -40,10 +40,10 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
-def derive_grid(model: torch.nn.Module, net, int_net, steps: int) -> QatGrid:
+def derive_grid(model: torch.nn.Module, net, calib: np.ndarray, steps: int) -> QatGrid:
     """The model's grid: its inputs (``models.qat``) through ``hw_sim.qat_grid``, as ``spikinghash qat`` does."""
     inputs = grid_inputs(model)
-    return grid_from_spec(derive_grid_spec(net, int_net, steps, inputs.gains, inputs.thresholds, inputs.bases))
+    return grid_from_spec(derive_grid_spec(net, calib, steps, inputs.gains, inputs.bases))
 
 
 def frames(batch: int, seed: int) -> np.ndarray:
@@ -69,7 +69,7 @@ def qat_setup(seed: int = 0) -> tuple[torch.nn.Module, QatGrid, object]:
     """(PTQ model, QAT model with its grid attached, PTQ canonical net) from one random model."""
     ptq, qat = small_model(seed), small_model(seed)
     net = parse(to_nir_graph(ptq, T=T, dt=DEFAULT_DT, model_name="m"))
-    grid = derive_grid(ptq, net, quantize(net, frames(32, 7)), T)
+    grid = derive_grid(ptq, net, frames(32, 7), T)
     return ptq, attach_grid(qat, grid), net
 
 
@@ -144,7 +144,7 @@ def test_bias_limits_hold_above_bias_exponent_7() -> None:
     model = create_model("spikinghash_ti_nir", **{**TINY, "T": steps}, **SMALL_NIR).eval()
     x = torch.poisson(torch.full((steps, 16, 2, 16, 16), 0.7), generator=torch.Generator().manual_seed(1)).double()
     net = parse(to_nir_graph(model, T=steps, dt=DEFAULT_DT, model_name="m"))
-    grid = derive_grid(model, net, quantize(net, x.numpy()), steps)
+    grid = derive_grid(model, net, x.numpy(), steps)
     qat = attach_grid(model, grid)
     with torch.no_grad():
         qat.hash_head.norm.bias.add_(1e4)

@@ -35,7 +35,7 @@ from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 from spikinghash.hw_sim.backends.lava.build import interval_gap, lava_shape, to_lava
 from spikinghash.hw_sim.backends.lava.runtime import lava_session
-from spikinghash.hw_sim.backends.netx.write import DENSE_SYNAPSES, lava_dense_effective, sequential_paths, write_netx
+from spikinghash.hw_sim.backends.netx.write import lava_dense_effective, sequential_paths, write_netx
 from spikinghash.hw_sim.frontend.readout import hash_codes
 
 MAPPING = "netx CUBA -> Lava LIF: du = iDecay - 1, dv = vDecay, vth = vThMant, bias_mant = bias, bias_exp = 6"
@@ -65,7 +65,7 @@ def loaded_parameters(network: Any, int_net: IntNet) -> dict[str, dict[str, Any]
         got = {"du": lif.du.init, "dv": lif.dv.init, "vth": lif.vth.init,
                "bias": np.broadcast_to(bias, lava_shape(shape))}
         want: dict[str, Any] = {"du": q.du, "dv": q.dv, "vth": q.vth, "bias": to_lava(q.bias(), shape)}
-        if isinstance(syn, DENSE_SYNAPSES):
+        if syn.netx_type == "dense":
             weights = np.asarray(block.synapse.weights.init)
             exp = int(block.synapse.proc_params.get("weight_exp", 0))
             bits = int(block.synapse.proc_params.get("num_weight_bits", 8))
@@ -129,7 +129,7 @@ def _run(network: Any, int_net: IntNet, paths: list, seq: np.ndarray, steps: int
         raise ConfigError(f"netx built {len(network.layers)} layers from {file}, the IntNet has {len(paths)}; "
                           "write the file from this IntNet (write_netx)")
     parameters = loaded_parameters(network, int_net)
-    source = RingBuffer(data=_source_data(seq, isinstance(net.synapses[paths[0].key], DENSE_SYNAPSES)))
+    source = RingBuffer(data=_source_data(seq, net.synapses[paths[0].key].netx_type == "dense"))
     source.s_out.connect(network.inp)
     sinks = {}
     for block, p in zip(network.layers, paths):

@@ -29,10 +29,11 @@ written (no exponent). So an IntNet maps exactly when:
 - a conv layer is one Lava ``Conv`` can hold (int8 geometry) and whose sum either is realised as
   ``Conv`` in the IntNet or provably stays below 2**23 (Lava's Conv wraps at 24 bits).
 
-:func:`fit_for_netx` quantizes a graph so that all of this holds (a layer's scale lowered where its
-weights need ``weight_exp > 0`` or its bias exceeds ``4095 << 6``; biases rounded to the 64-unit
-grid) and says what it changed; :func:`write_netx` writes such an IntNet and refuses any other with
-the reasons.
+:func:`fit_for_netx` quantizes a graph so that all of this holds, with the one quantizer under netx's
+rules (``target.rules.netx_rules``: dense weights at exponent 0, so a layer's scale is bounded where its
+8-bit weights fill the mantissas; ``bias_exp = 6``, so the bias bound is ``4095 << 6`` and every bias is
+rounded on the 64-unit grid), and says what that cost; :func:`write_netx` writes such an IntNet and
+refuses any other with the reasons.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import contextlib
 import io
 import json
 import os
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -52,14 +52,12 @@ from spikinghash.hw_sim.backends.lava.build import conv_bound, lava_matrix
 from spikinghash.hw_sim.frontend.graph import CanonicalNet, Path
 from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.kinds.neurons import IntNeuron
-from spikinghash.hw_sim.kinds.synapses import AffineSynapse, ConvSynapse, ScaleSynapse, SumPoolSynapse
 from spikinghash.hw_sim.spec import BIAS_MANT_MAX, BIAS_MANT_MIN, CONV_WRAP, effective_weights
 from spikinghash.hw_sim.target.int_net import IntNet
-from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.target.quantize import quantize_with_cost
+from spikinghash.hw_sim.target.rules import NETX_BIAS_EXP, netx_rules
 
-NETX_BIAS_EXP = 6  # netx's CUBA mapping fixes bias_exp = 6 (hdf5.Network.get_neuron_params)
-DENSE_SYNAPSES = (AffineSynapse, ScaleSynapse)  # written as netx "dense" layers (1-D Scale: a diagonal matrix)
-FIX = "quantize with spikinghash.hw_sim.netx_export.fit_for_netx (spikinghash export netx does)"
+FIX = "quantize with spikinghash.hw_sim.backends.netx.write.fit_for_netx (spikinghash export netx does)"
 
 
 # -- which graphs netx can describe ----------------------------------------------------------
@@ -238,57 +236,15 @@ def write_netx(int_net: IntNet, path: str | os.PathLike) -> None:
 
 # -- quantize so that the netx form is exact ---------------------------------------------------
 
-def _weight_exp(int_net: IntNet, name: str, conv: bool) -> int:
-    """The largest ``weight_exp`` of the layer's dense paths (and conv paths if ``conv``)."""
-    return max((int_net.synapses[p.key].weight_exp for p in int_net.net.paths[name]
-                if conv or not isinstance(int_net.net.synapses[p.key], (ConvSynapse, SumPoolSynapse))), default=0)
-
-
-def _netx_scale(net: CanonicalNet, base: IntNet, name: str, conv: bool) -> float:
-    """The layer's scale with its weights at exponent 0 (dense always, conv if ``conv``) and its bias within
-    ``4095 << 6``."""
-    scale = base.neurons[name].scale / 2.0 ** _weight_exp(base, name, conv)
-    layer = net.neurons[name]
-    per_step = np.abs(layer.gain * sum(net.synapses[p.key].bias for p in net.paths[name]) + layer.leak)
-    peak = float(per_step.max(initial=0.0))
-    if peak > 0:  # quantize's own bias bound allows 4095 << 7
-        scale = min(scale, BIAS_MANT_MAX * 2.0 ** NETX_BIAS_EXP / peak * (1 - 1e-9))
-    return scale
-
-
 def fit_for_netx(graph: Any, calib_frames: Any, input_bits: int = 8, scales: dict[str, float] | None = None,
                  wide_conv_weights: bool = False) -> tuple[IntNet, dict[str, Any]]:
-    """Quantize ``graph`` (NIR graph, file or CanonicalNet) on ``calib_frames [T, B, *input_shape]`` into an
-    IntNet that :func:`write_netx` writes exactly, and what that cost against plain :func:`quantize`.
+    """Quantize ``graph`` (NIR graph, file or CanonicalNet) on ``calib_frames [T, B, *input_shape]`` under netx's
+    rules (``target.rules.netx_rules``) into an IntNet that :func:`write_netx` writes exactly, and what that
+    cost against plain quantization (``target.quantize.quantize_with_cost``). A graph netx cannot describe is
+    refused before any calibration (:func:`sequential_paths`).
 
-    1. ``quantize`` as usual (``scales`` fixed if given, e.g. a QAT model's).
-    2. A layer whose weights needed ``weight_exp = e > 0`` gets its scale divided by ``2**e``: its
-       mantissas then fit at exponent 0 (the same values, one binary point lower), at the price of ``e``
-       bits of threshold and bias resolution. Dense layers need this (netx's loader keeps 8-bit weights);
-       conv layers too unless ``wide_conv_weights``: netx hands conv kernels to Lava's ``Conv`` as they
-       are, which on the CPU takes ``w << e`` exactly, but only exponent 0 keeps the file at 8-bit weights
-       as slayer writes them for Loihi. A layer whose bias would exceed ``4095 << 6`` (netx's
-       13-bit ``bias_mant`` at ``bias_exp = 6``) gets its scale lowered until it fits. The graph is then
-       quantized again with these scales fixed.
-    3. Every bias is rounded to the 64-unit grid of netx's ``bias_exp = 6`` (error <= 32 v units per step,
-       half a threshold unit ``vth << 6``).
-
-    Returns the IntNet and per layer ``{"scale", "scale_divided_by", "vth", "max_bias_change",
+    Returns the IntNet and per layer ``{"scale", "limited_by", "scale_divided_by", "vth", "max_bias_change",
     "max_bias_change_thresholds"}`` (bias changes in v units and in units of the layer's threshold)."""
     net = graph if isinstance(graph, CanonicalNet) else load(graph)
     sequential_paths(net)
-    base = quantize(net, calib_frames, input_bits, scales)
-    fixed = {name: _netx_scale(net, base, name, not wide_conv_weights) for name in net.neurons}
-    divided = {name: base.neurons[name].scale / fixed[name] for name in net.neurons}
-    if any(fixed[name] != base.neurons[name].scale for name in net.neurons):
-        base = quantize(net, calib_frames, input_bits, fixed)
-    neurons, changes = {}, {}
-    for name, q in base.neurons.items():
-        bias = q.bias()
-        mant = np.rint(bias / 2.0 ** NETX_BIAS_EXP).astype(np.int64)
-        neurons[name] = replace(q, bias_mant=mant, bias_exp=np.full(mant.shape, NETX_BIAS_EXP, dtype=np.int64))
-        change = float(np.abs((mant << NETX_BIAS_EXP) - bias).max(initial=0))
-        changes[name] = {"scale": q.scale, "scale_divided_by": divided[name], "vth": q.vth,
-                         "max_bias_change": change, "max_bias_change_thresholds": change / (q.vth << 6)}
-    fitted = IntNet(net, dict(base.synapses), neurons, base.input_quantum, base.input_bits, base.input_signed)
-    return fitted, changes
+    return quantize_with_cost(net, calib_frames, netx_rules(wide_conv_weights), input_bits, scales)

@@ -124,17 +124,20 @@ def test_plain_quantization_is_refused_with_the_reasons(graphs, tmp_path) -> Non
     assert not (tmp_path / "model.net").exists()
 
 
-def test_fit_for_netx_lowers_the_scale_by_the_weight_exponent(graphs) -> None:
+def test_fit_for_netx_bounds_each_scale_at_exponent_0(graphs) -> None:
     graph, x = conv_graph(graphs, 2), np.random.default_rng(2).poisson(0.8, (5, 4, 2, 6, 6))
     plain = quantize(parse(graph), x)
     fitted, changes = fit_for_netx(graph, x)
     wide, _ = fit_for_netx(graph, x, wide_conv_weights=True)
     for path, s in plain.synapses.items():
         name = path.split("->")[1]
-        assert fitted.synapses[path].weight_exp == 0
-        assert changes[name]["scale_divided_by"] == pytest.approx(2.0 ** s.weight_exp)
-        assert fitted.neurons[name].scale == pytest.approx(plain.neurons[name].scale / 2.0 ** s.weight_exp)
-        assert np.all(fitted.neurons[name].bias_exp == 6)
+        q, n = fitted.synapses[path], fitted.neurons[name]
+        assert q.weight_exp == 0 and s.weight_exp > 0  # the plain scale needs exponents, netx's none
+        assert changes[name]["scale_divided_by"] == plain.neurons[name].scale / n.scale > 1
+        assert changes[name]["scale"] == n.scale and changes[name]["limited_by"] == n.limited_by
+        assert np.all(n.bias_exp == 6)
+        if n.limited_by == f"weights:{path}":  # the scale where the 8-bit mantissas are full, not 2**e below it
+            assert np.abs(q.weight).max() >= 253
     assert wide.synapses["c1->n1"].weight_exp == plain.synapses["c1->n1"].weight_exp > 0
     assert wide.synapses["a->n3"].weight_exp == 0  # dense layers always at exponent 0
 

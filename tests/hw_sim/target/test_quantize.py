@@ -13,7 +13,7 @@ from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.spec import effective_weights as lava_effective_weights
-from spikinghash.hw_sim.target.quantize import bias_mantissas, input_coding, quantize, weight_mantissas
+from spikinghash.hw_sim.target.quantize import bias_mantissas, input_coding, quantize, weight_cap, weight_mantissas
 
 DT = 1e-3
 
@@ -30,10 +30,22 @@ def test_weight_mantissas_by_hand() -> None:
         np.testing.assert_array_equal(lava_effective_weights(v), v)  # Lava keeps them as they are
 
 
+def test_weight_mantissas_within_a_largest_exponent_by_hand() -> None:
+    # exponent 0 only: 300.2 -> 2·rint(150.1) = 300, clipped to 254; -3 -> 2·rint(-1.5) = -4
+    values, exp = weight_mantissas(np.array([300.2, -3.0]), "mixed", exp_max=0)
+    assert values.tolist() == [254, -4] and exp == 0
+    values, exp = weight_mantissas(np.array([600.0, 10.0]), "excitatory", exp_max=1)  # 600 / 2 = 300 > 255
+    assert values.tolist() == [255, 5] and exp == 1
+    assert (weight_cap("mixed"), weight_cap("excitatory"), weight_cap("inhibitory")) == (254, 255, 255)
+
+
 def test_bias_mantissas_by_hand() -> None:
     mant, exp = bias_mantissas(np.array([10_000.0, -4096.0, 4096.0, 0.0, 1e7]))
     # 10000: 2**1 -> 5000 > 4095, 2**2 -> 2500; -4096 fits 13 bits; 4096 needs 2**1; 1e7 > 4095·2**7: clipped
     assert mant.tolist() == [2500, -4096, 2048, 0, 4095] and exp.tolist() == [2, 0, 1, 0, 7]
+    # a fixed exponent (netx's 6): 100 / 64 = 1.5625 -> 2; -32 / 64 = -0.5 -> 0 (half to even); 1e6 / 64 clipped
+    mant, exp = bias_mantissas(np.array([100.0, -32.0, 1e6]), exp=6)
+    assert mant.tolist() == [2, 0, 4095] and exp.tolist() == [6, 6, 6]
 
 
 def _one_layer() -> nir.NIRGraph:
