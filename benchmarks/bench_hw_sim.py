@@ -31,13 +31,13 @@ import json
 import nir
 import numpy as np
 
-from spikinghash.hw_sim.verify.compare import bit_exactness, compare_float_int
 from spikinghash.hw_sim.backends.fast import simulate_int
-from spikinghash.hw_sim.frontend.float_sim import simulate_float
-from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.backends.heap import keep_freed_memory
 from spikinghash.hw_sim.backends.lava.run import run_lava
+from spikinghash.hw_sim.frontend.float_sim import simulate_float
+from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.verify.compare import bit_exactness, compare_float_int
 
 DT = 1e-3
 

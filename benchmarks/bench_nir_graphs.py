@@ -31,12 +31,12 @@ import time
 import numpy as np
 
 from spikinghash.hw_sim import nir_examples
-from spikinghash.hw_sim.verify.compare import bit_exactness
 from spikinghash.hw_sim.backends.fast import simulate_int
-from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.backends.heap import keep_freed_memory
 from spikinghash.hw_sim.backends.lava.run import run_lava
+from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.verify.compare import bit_exactness
 
 
 def bench(name: str, graph, shape: tuple[int, ...], rate: float, steps: int, lava_samples: int,

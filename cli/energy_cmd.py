@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_energy(args: argparse.Namespace) -> int:
     from spikinghash.pipeline.run_dir import ENERGY_JSON
-    from spikinghash.pipeline.targets import energy_target
+    from spikinghash.pipeline.commands import energy_target
 
     s, folder = energy_target(args.target, **graph_options(args), samples=args.samples, progress=not args.quiet)
     integer = s["energy_pj_per_sample_integer"]

@@ -62,7 +62,7 @@ def cmd_nir(args: argparse.Namespace) -> int:
 
 
 def cmd_netx(args: argparse.Namespace) -> int:
-    from spikinghash.pipeline.targets import export_netx_target
+    from spikinghash.pipeline.commands import export_netx_target
 
     path, changes = export_netx_target(args.target, args.output, calib=args.calib, **graph_options(args))
     divided = {n: c["scale_divided_by"] for n, c in changes.items() if c["scale_divided_by"] != 1}

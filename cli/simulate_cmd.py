@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from spikinghash.pipeline.targets import simulate_target
+    from spikinghash.pipeline.commands import simulate_target
 
     r, out = simulate_target(args.target, args.backend, **graph_options(args), samples=args.samples,
                              calib=args.calib, limit=args.limit, batch_size=args.batch_size, threads=args.threads,

@@ -13,6 +13,7 @@ database (the standard CIFAR-10 hashing protocol).
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,12 @@ def cache_dir() -> Path:
     return Path(base) / "spikinghash"
 
 
+#: The modules whose import registers datasets.
+LOADER_MODULES = ("dvs_digits", "nmnist", "dvs_gesture", "cifar10_dvs", "image_arrays", "ucf101_dvs", "hmdb51_dvs",
+                  "hardvs", "cifar", "tiny_imagenet")
+
+
 def _import_loaders() -> None:
     """Import the modules that register datasets (idempotent)."""
-    from spikinghash.data import catalog  # noqa: F401  (registers on import)
+    for module in LOADER_MODULES:
+        importlib.import_module(f"spikinghash.data.{module}")

@@ -32,9 +32,9 @@ from torch import nn
 from spikinghash.atomic_io import atomic_path
 from spikinghash.data.frames import frame_loader
 from spikinghash.data.registry import load_split
-from spikinghash.hw_sim.frontend.consumers import record_consumers
 from spikinghash.export.nir_export import write_graph
 from spikinghash.export.snntorch_nir import snntorch_to_nir
+from spikinghash.hw_sim.frontend.consumers import record_consumers
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.read import load
 

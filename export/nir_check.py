@@ -28,7 +28,7 @@ from torch import nn
 from spikinghash.errors import ConfigError
 from spikinghash.models.hash_heads import SignHashHead
 from spikinghash.models.neuromorphic import NeuromorphicHashNet
-from spikinghash.models.registry import list_models
+from spikinghash.models.factory import list_models
 from spikinghash.models.spiking_attention import SpikingSelfAttention
 from spikinghash.models.transhash import Attention, TransHash
 from spikinghash.models.wave_mixer import SpikingWaveMixer

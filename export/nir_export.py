@@ -34,7 +34,7 @@ its float forward); this module walks the projections and wires the nodes.
 
 The classification layer is training-only (Eq. 23) and is not exported.
 
-A quantization-aware model (``models/qat.py``: ``model.qat_grid``, a
+A quantization-aware model (``models/qat_layers.py``: ``model.qat_grid``, a
 :class:`~spikinghash.models.fake_quant.QatGrid`) is exported on its grid: every weight and
 bias snapped exactly as its forward pass fake-quantizes them (idempotent on the values it
 computed), neuron parameters in float64 (``dt/tau`` stays exactly the model's ``1/γ``), and

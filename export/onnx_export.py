@@ -44,7 +44,7 @@ from torch.onnx import symbolic_helper
 from spikinghash.atomic_io import atomic_path
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.models.outputs import HashOutput
-from spikinghash.models.registry import UnknownModelError, list_models
+from spikinghash.models.factory import UnknownModelError, list_models
 
 #: Opset written by default, the first with LayerNormalization as one op (TransHash).
 DEFAULT_OPSET = 17

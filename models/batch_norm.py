@@ -1,7 +1,7 @@
 """Batch norm folded into the weighted layer before it, with the norm's running statistics.
 
 Used by the NIR exporter (every exported weight is folded) and by the quantization-aware
-layers (``models/qat.py``), whose forward must see exactly the exported weight.
+layers (``models/qat_layers.py``), whose forward must see exactly the exported weight.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ the exporter (:meth:`QatGrid.snap_node`) and the integer quantizer see the same 
 bit for bit.
 
 This module depends on torch and numpy only; the exporter reads the grid from
-``model.qat_grid`` (set by ``models.qat.attach_grid``).
+``model.qat_grid`` (set by ``models.qat_layers.attach_grid``).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from spikinghash.models.hash_net import (ImgSize, SpikingHashNet, _image_size, _
                                          classifier_width)
 from spikinghash.models.neuromorphic_backbone import NeuromorphicBackbone
 from spikinghash.models.neuromorphic_config import NirArchCfg, NirStageCfg, nir_arch_from_dict, nir_profile
-from spikinghash.models.registry import register_model
+from spikinghash.models.factory import register_model
 
 
 class NeuromorphicHashNet(SpikingHashNet):

@@ -21,7 +21,7 @@ channel-major (index ``c·K + k``), which is the order grouped convolutions prod
 Each operation owns its NIR conversion: ``to_nir(in_shape)`` beside its float ``forward``
 returns the one NIR weighted node that computes the same map on one step's input
 ``[C, H, W]`` (no batch axis, as NIR shapes have none). ``export/nir_export.py`` walks the
-projections and calls it; a subclass (the QAT operations of ``models/qat.py``) inherits it and
+projections and calls it; a subclass (the QAT operations of ``models/qat_layers.py``) inherits it and
 changes what it computes through the same hooks (``scale()``, its parameters).
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from spikinghash.models.arch_config import spikingformer_arch
 from spikinghash.models.hash_net import ImgSize, SpikingHashNet, build_hash_net
-from spikinghash.models.registry import register_model
+from spikinghash.models.factory import register_model
 
 
 def _maxpools_for(img_size: ImgSize) -> int:

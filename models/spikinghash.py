@@ -22,7 +22,7 @@ from spikinghash.models.arch_config import (
     two_d_swm,
 )
 from spikinghash.models.hash_net import SpikingHashNet, build_hash_net
-from spikinghash.models.registry import register_model
+from spikinghash.models.factory import register_model
 
 
 @register_model

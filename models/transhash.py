@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from spikinghash.errors import ConfigError
 from spikinghash.models.outputs import HashOutput
-from spikinghash.models.registry import register_model
+from spikinghash.models.factory import register_model
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from typing import Any, Callable, Mapping
 from spikinghash.atomic_io import check_output_dir, write_json
 from spikinghash.data.registry import generate_dataset
 from spikinghash.errors import ConfigError, DataError, UserError
-from spikinghash.report.sources import read_json
 from spikinghash.pipeline.run_dir import (CHECKPOINT, CODES, CONFIG, DEMO_JSON, ENERGY_JSON, EVAL, HW_SIM_CODES,
                                           HW_SIM_JSON, METRICS, NIR_FILE, ONNX_FILE, QAT_FILE, REPORT_MD,
                                           load_run, read_run_config)
+from spikinghash.report.sources import read_json
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
 SOURCE = "source"  # OUT/source: the float-trained run the deployed model is fine-tuned from
@@ -73,7 +73,7 @@ def default_actions(config: Path, lava_samples: int, qat_epochs: int) -> dict[st
     from spikinghash.pipeline.evaluate import evaluate_run
     from spikinghash.pipeline.export import export_run_nir, export_run_onnx
     from spikinghash.pipeline.qat import run_qat
-    from spikinghash.pipeline.targets import energy_target, simulate_target
+    from spikinghash.pipeline.commands import energy_target, simulate_target
     from spikinghash.pipeline.train import train_config, train_run
 
     def train(out: Path) -> None:

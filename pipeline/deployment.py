@@ -1,7 +1,7 @@
 """One deployment type for every source: a network, the frames that feed it, how it is read out, and where its
 results go.
 
-A run folder, a NIR file, a graph in memory and a torch module (``sources``) paired with their data become
+A run folder, a NIR file, a graph in memory and a torch module (``networks``) paired with their data become
 one :class:`Deployment`; the simulate, energy and report drivers take nothing else. Data:
 
 - a run folder's own dataset (its config names it): ``train`` (calibration), ``query`` and ``database``;
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.frontend.graph import CanonicalNet
 from spikinghash.hw_sim.frontend.readout import choose_readout
 from spikinghash.pipeline.run_dir import GRAPH_JSON
-from spikinghash.pipeline.sources import Source, open_source
+from spikinghash.pipeline.networks import Source, open_source
 
 SPLITS = ("train", "query", "database")
 
@@ -44,10 +44,11 @@ class Deployment:
     ``splits``: frame sources by name (``"train"`` calibrates; ``"query"`` and, for hash codes,
     ``"database"`` are evaluated), each with ``frames(i) [T, *input_shape]``, ``labels`` and ``len``;
     ``data``: the data's description for ``graph.json`` (``data``: the dataset's name or the kind of the user's
-    data, ``root``, ``options``, ``inputs``: the user's data described, None for a dataset); ``out``: the output folder (None: nothing written
-    yet); ``map_k``: the mAP cutoff (a run's own setting, else the whole database); ``similar_pairs``: classes
-    that count as similar for ACG/NDCG; ``fingerprint``: sha256 of the network and the data settings, the tag of
-    every result file.
+    data, ``root``, ``options``, ``inputs``: the user's data described, None for a dataset); ``out``: the output
+    folder (None: nothing written yet); ``map_k``: the mAP cutoff (a run's own setting, else the whole database); ``similar_pairs``: classes
+    that count as similar for ACG/NDCG; ``n_classes``: the data's classes (an output layer with one neuron each
+    is read as a classifier; None: unknown); ``fingerprint``: sha256 of the network and the data settings, the tag
+    of every result file.
     """
 
     source: Source
@@ -59,8 +60,6 @@ class Deployment:
     map_k: int | str = "all"
     similar_pairs: tuple[tuple[int, int], ...] = ()
     n_classes: int | None = None
-    calib_seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def net(self) -> CanonicalNet:
@@ -157,7 +156,7 @@ def deployment(target: Any, data: Any = None, labels: Any = None, *, out: str | 
                root: str | Path | None = None, T: int | None = None, options: dict[str, Any] | None = None,
                input_shape: tuple[int, ...] | None = None, dt: float | None = None,
                sensor_size: Any = None) -> Deployment:
-    """Open ``target`` (``sources.open_source``) with ``data`` (module docstring) as one :class:`Deployment`.
+    """Open ``target`` (``networks.open_source``) with ``data`` (module docstring) as one :class:`Deployment`.
 
     ``data`` None takes a run folder's own dataset; a ``str`` that names a registered dataset is read from
     ``root`` with dataset ``options``; anything else is the user's own data (``data.inputs.as_frame_source``).

@@ -33,8 +33,8 @@ from spikinghash.energy.targets import E_AC_PJ, E_MAC_PJ, HOROWITZ_2014
 from spikinghash.errors import ConfigError
 from spikinghash.export.onnx_export import export_onnx
 from spikinghash.models.neuromorphic import NeuromorphicHashNet
-from spikinghash.pipeline.deployment import Deployment
 from spikinghash.pipeline.batches import batches, split_rows
+from spikinghash.pipeline.deployment import Deployment
 from spikinghash.pipeline.run_dir import (ENERGY_BREAK_EVEN_PNG, ENERGY_JSON, ENERGY_MODELS_PNG, ENERGY_PNG,
                                           GRAPH_JSON, HW_SIM_COUNTS)
 from spikinghash.retrieval.codes import load_npz

@@ -3,7 +3,7 @@
 1. The source run is exported to NIR and calibrated on training frames as ``simulate`` does;
    ``hw_sim.qat_grid.derive_grid`` rounds that calibration to a fixed power-of-two grid.
 2. The grid is written to ``OUT/qat.json`` and the model is fine-tuned on it
-   (``models.qat.attach_grid``: every weight, bias and threshold fake-quantized).
+   (``models.qat_layers.attach_grid``: every weight, bias and threshold fake-quantized).
 3. Every later stage builds the model of ``OUT`` on that grid (``run_dir.load_run``), and the NIR
    export carries the scales (``metadata["spikinghash"]["qat_scales"]``) that ``hw_sim`` then uses
    as they are.
@@ -28,7 +28,7 @@ from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
 from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.target.qat_grid import derive_grid
 from spikinghash.models.fake_quant import QatGrid
-from spikinghash.models.qat import grid_inputs, require_neuromorphic
+from spikinghash.models.qat_layers import grid_inputs, require_neuromorphic
 from spikinghash.pipeline.batches import calibration_frames
 from spikinghash.pipeline.run_dir import CHECKPOINT, QAT_FILE, Run, grid_from_spec, load_run, read_grid
 from spikinghash.train.distributed import DistEnv

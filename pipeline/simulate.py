@@ -39,10 +39,10 @@ from spikinghash.hw_sim.target.int_net import IntNet
 from spikinghash.hw_sim.target.quantize import qat_scales, quant_summary, quantize
 from spikinghash.hw_sim.verify.backends import compare_with_fast
 from spikinghash.hw_sim.verify.compare import code_agreement
-from spikinghash.hw_sim.verify.float_vs_integer import SplitCodes, Tally, simulate_split
 from spikinghash.hw_sim.verify.figure import plot_layers
-from spikinghash.pipeline.deployment import Deployment
+from spikinghash.hw_sim.verify.float_vs_integer import SplitCodes, Tally, simulate_split
 from spikinghash.pipeline.batches import batches, calibration_frames, split_rows
+from spikinghash.pipeline.deployment import Deployment
 from spikinghash.pipeline.run_dir import (CODES, EVAL, GRAPH_JSON, HW_SIM_CODES, HW_SIM_COUNTS, HW_SIM_JSON,
                                           HW_SIM_PNG, NETX_FILE)
 from spikinghash.retrieval.codes import CodeSet, load_codes, save_codes, unpack_codes

@@ -42,7 +42,7 @@ from spikinghash.errors import ConfigError, UserError
 from spikinghash.models import create_model
 from spikinghash.models.fake_quant import QatGrid
 from spikinghash.models.outputs import HashOutput
-from spikinghash.models.qat import attach_grid
+from spikinghash.models.qat_layers import attach_grid
 from spikinghash.train import distributed as D
 from spikinghash.train.checkpoint import (CHECKPOINT, capture_rng, load_checkpoint, restore_rng, save_checkpoint,
                                           seed_everything)
@@ -89,7 +89,7 @@ def load_data(cfg: TrainConfig, env: D.DistEnv) -> RunData:
 
 def build_model(cfg: TrainConfig, data: RunData, grid: QatGrid | None = None) -> nn.Module:
     """The registered model sized for the data (channels, frame size, classes), fake-quantized on
-    ``grid`` for quantization-aware fine-tuning (``models/qat.py``)."""
+    ``grid`` for quantization-aware fine-tuning (``models/qat_layers.py``)."""
     if data.info.sensor_size is None:
         raise ConfigError(f"dataset {cfg.data} does not state its frame size; check its files")
     width, height, channels = data.info.sensor_size
@@ -326,7 +326,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, progre
     """Train ``cfg`` into ``run_dir`` (or continue it with ``resume``); the last epoch's metrics.
 
     ``init_from``: the model state dict a fresh run starts from (fine-tuning). ``grid``: the fixed integer
-    grid of a quantization-aware fine-tuning (``models/qat.py``). ``data``: the splits already loaded for
+    grid of a quantization-aware fine-tuning (``models/qat_layers.py``). ``data``: the splits already loaded for
     ``cfg`` (``load_data``), else loaded here.
 
     Runs as one process, or as one of several under torchrun (see ``train/distributed.py``).

@@ -48,7 +48,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             "the fast simulator: batched, bit-exact with Lava (torch convolutions and a compiled LIF loop)"),
     Backend("lava", f"{_HERE}.lava.run:run_lava", "loihi", False,
             "our Lava build: lava-nc processes on Loihi2SimCfg(select_tag='fixed_pt')"),
-    Backend("netx", f"{_HERE}.netx.run:simulate_netx", "netx", False,
+    Backend("netx", f"{_HERE}.netx.network:simulate_netx", "netx", False,
             "lava-dl's netx: the network written as netx HDF5 and loaded by netx.hdf5.Network on fixed_pt"),
 )}
 

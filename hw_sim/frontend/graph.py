@@ -34,8 +34,8 @@ from torch import Tensor
 
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.frontend.passes import graph_dt
-from spikinghash.hw_sim.kinds.neurons import NeuronLayer
 from spikinghash.hw_sim.kinds import KINDS, delay_steps, role_of
+from spikinghash.hw_sim.kinds.neurons import NeuronLayer
 from spikinghash.hw_sim.kinds.synapses import Synapse
 from spikinghash.hw_sim.spec import MAX_DELAY
 

@@ -31,8 +31,8 @@ import nir
 import numpy as np
 
 from spikinghash.export.nir_check import type_check
-from spikinghash.hw_sim.kinds.neuron_nodes import SNNTORCH_DT
 from spikinghash.hw_sim.kinds import portable_node, role_of
+from spikinghash.hw_sim.kinds.neuron_nodes import SNNTORCH_DT
 
 
 def _rewrite(name: str, node: nir.NIRNode, k: float, dt: float, done: list[str]) -> nir.NIRNode:

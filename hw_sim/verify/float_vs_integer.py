@@ -20,8 +20,8 @@ import numpy as np
 
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
-from spikinghash.hw_sim.target.int_net import IntNet
 from spikinghash.hw_sim.frontend.readout import predictions
+from spikinghash.hw_sim.target.int_net import IntNet
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """netx against the fast simulator and our Lava build, layer by layer (``spikinghash simulate --backend netx``).
 
-netx's run (``backends.netx.run.simulate_netx``) is compared spike for spike with the fast simulator and,
+netx's run (``backends.netx.network.simulate_netx``) is compared spike for spike with the fast simulator and,
 optionally, our own Lava build; where a layer differs, the first differing (step, sample, neuron) is located
 and its cause named (parameters netx built differently, or an input that already differed). The offsets at
 which netx's raster equals the fast simulator's window are measured, not assumed.
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from spikinghash.hw_sim.backends import run
-from spikinghash.hw_sim.backends.netx.run import MAPPING
+from spikinghash.hw_sim.backends.netx.network import MAPPING
 from spikinghash.hw_sim.backends.netx.write import sequential_paths
 from spikinghash.hw_sim.target.int_net import IntNet
 from spikinghash.hw_sim.verify.compare import bit_exactness

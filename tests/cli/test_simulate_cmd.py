@@ -19,7 +19,7 @@ from torch import nn
 
 from spikinghash.cli.main import main
 from spikinghash.data.registry import dataset_info
-from spikinghash.models import registry
+from spikinghash.models import factory as registry
 from spikinghash.models.neuromorphic import build_nir_hash_net
 from spikinghash.models.neuromorphic_config import NirArchCfg, NirStageCfg
 from spikinghash.retrieval.codes import load_codes, unpack_codes
@@ -173,3 +173,22 @@ def test_missing_run_and_corrupt_nir_file(nir_run: Path, tmp_path: Path, capsys:
     (copy / "model.nir").write_bytes(b"garbage")
     assert main(["simulate", str(copy), "--calib", "4", "--limit", "1", "--quiet"]) == 0
     load(copy / "model.nir")
+
+
+def test_the_python_api_on_a_run_folder_gives_the_command_line_s_numbers(nir_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import spikinghash as sh
+
+    run = tmp_path / "run"
+    shutil.copytree(nir_run, run)
+    assert main(["simulate", str(run), "--calib", "8", "--quiet"]) == 0
+    report = json.loads((run / "hw_sim.json").read_text())
+    before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
+    d = sh.deploy(run, calib=8)
+    summary = d.summary()
+    assert summary["readout"] == "hash" and summary["source"] == "run" and summary["samples"] == report["samples"]
+    for key in ("map_float", "map_integer", "hash_bit_agreement", "mean_firing_rate_integer"):
+        assert summary[key] == report[key], key
+    assert d.layers == report["layers"]
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before  # nothing written before report()

@@ -29,12 +29,12 @@ import pytest
 from spikinghash.energy.activity import count_activity
 from spikinghash.energy.break_even import affine, break_even, price_all, price_graph
 from spikinghash.energy.counterparts import COUNTERPARTS, lowbit_width
-from spikinghash.energy.input_profile import measure_input
 from spikinghash.energy.counterparts import fp32_pass
+from spikinghash.energy.input_profile import measure_input
 from spikinghash.energy.layer_cost import totals
-from spikinghash.energy.verdict import energy_markdown
 from spikinghash.energy.models import MODELS, eq26_layers, loihi
 from spikinghash.energy.summary import headline, nir_views
+from spikinghash.energy.verdict import energy_markdown
 from spikinghash.hw_sim.frontend.read import load
 
 T, B, DT = 3, 2, 1e-3

@@ -13,7 +13,7 @@ from spikinghash.energy.layer_cost import totals
 from spikinghash.energy.onnx_count import count_onnx
 from spikinghash.energy.summary import headline, onnx_views
 from spikinghash.export.onnx_export import export_onnx
-from spikinghash.models.registry import create_model, list_models
+from spikinghash.models.factory import create_model, list_models
 
 TINY = {"in_channels": 2, "img_size": 16, "T": 4, "bits": 16, "num_classes": 5}
 SHRINK = {"transhash_paper": dict(patch_size=8, dim=32, depth=2, heads=2)}

@@ -18,15 +18,15 @@ from torch import Tensor, nn
 
 from spikinghash.errors import ConfigError
 from spikinghash.export.nir_check import type_check
-from spikinghash.hw_sim.frontend.graph import parse
-from spikinghash.pipeline.export import write_with_consumers
 from spikinghash.export.nir_executable import load_executable
 from spikinghash.export.nir_export import export_nir, fold_batch_norm, hash_affine, to_nir_graph
+from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.models import HashOutput, create_model
 from spikinghash.models.hash_heads import SpikingHashHead
 from spikinghash.models.lif import LIF, LIFParams, MembraneLIF
 from spikinghash.models.neuromorphic import NeuromorphicHashNet
 from spikinghash.models.neuromorphic_ops import ConvBN
+from spikinghash.pipeline.export import write_with_consumers
 
 
 def nir_event_frames(T: int, batch: int, size: int, seed: int, dtype: torch.dtype = torch.float64) -> Tensor:

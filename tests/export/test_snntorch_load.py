@@ -12,8 +12,8 @@ import torch
 
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.export.nir_export import write_graph
-from spikinghash.hw_sim.frontend.portable import make_portable
 from spikinghash.export.snntorch_load import load_factory, load_weights, parse_input_shape, snntorch_graph
+from spikinghash.hw_sim.frontend.portable import make_portable
 
 FACTORY = '''
 import snntorch as snn

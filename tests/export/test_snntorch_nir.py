@@ -16,7 +16,6 @@ from torch import Tensor, nn
 
 from .nir_oracle import Oracle
 from .snntorch_nets import ZERO, conv_net, event_frames, recurrent_net, snntorch_spikes
-from spikinghash.errors import ConfigError
 from spikinghash.export.snntorch_nir import snntorch_to_nir
 
 

@@ -10,13 +10,13 @@ import nir
 import numpy as np
 import pytest
 
-from spikinghash.hw_sim.backends.lava import build as lava_build
-from spikinghash.hw_sim.verify.compare import bit_exactness
 from spikinghash.hw_sim.backends.fast import simulate_int
+from spikinghash.hw_sim.backends.lava import build as lava_build
+from spikinghash.hw_sim.backends.lava.run import run_lava
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.graph import parse
-from spikinghash.hw_sim.backends.lava.run import run_lava
 from spikinghash.hw_sim.target.quantize import quant_summary, quantize
+from spikinghash.hw_sim.verify.compare import bit_exactness
 
 SCALE = float(1 << 14)  # S·gain/64 = 2**7: a weight of m/8 is the mantissa 16·m, a bias of m/8 is 2**10·m
 

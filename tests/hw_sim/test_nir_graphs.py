@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from spikinghash.hw_sim import nir_examples
-from spikinghash.hw_sim.verify.compare import bit_exactness
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.read import load
-from spikinghash.hw_sim.target.quantize import quantize
 from spikinghash.hw_sim.frontend.readout import accuracy, choose_readout, predictions
+from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.verify.compare import bit_exactness
 
 
 def cnn_oracle(g: nir.NIRGraph, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import spikinghash.hw_sim.backends.lava  # noqa: F401  (Lava's import fix, for its weightutils)
 from spikinghash.hw_sim import spec
+import spikinghash.hw_sim.backends.lava  # noqa: F401  (Lava's import fix, for its weightutils)
 
 
 @pytest.mark.parametrize("bits", [8, 7, 5, 3])

@@ -1,4 +1,4 @@
-"""Quantization-aware fine-tuning (models/qat.py, hw_sim/qat_grid.py): the fake-quantized model, its NIR export and the integer network
+"""Quantization-aware fine-tuning (models/qat_layers.py, hw_sim/target/qat_grid.py): the fake-quantized model, its NIR export and the integer network
 quantized with the stored scales hold the same weights bit for bit; the straight-through gradient;
 float vs integer agreement of a QAT model against post-training quantization of the same model."""
 
@@ -16,14 +16,14 @@ from spikinghash.errors import ConfigError
 from spikinghash.export.nir_export import DEFAULT_DT, to_nir_graph
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
-from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.frontend.graph import parse
+from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.target.qat_grid import derive_grid as derive_grid_spec
 from spikinghash.hw_sim.target.quantize import qat_scales, quant_summary, quantize
 from spikinghash.models import create_model
 from spikinghash.models.batch_norm import fold_batch_norm
 from spikinghash.models.fake_quant import QatGrid, fake_quant
-from spikinghash.models.qat import attach_grid, grid_inputs
+from spikinghash.models.qat_layers import attach_grid, grid_inputs
 from spikinghash.pipeline.run_dir import grid_from_spec
 
 T = 4
@@ -41,7 +41,7 @@ def _one_thread() -> Iterator[None]:
 
 
 def derive_grid(model: torch.nn.Module, net, calib: np.ndarray, steps: int) -> QatGrid:
-    """The model's grid: its inputs (``models.qat``) through ``hw_sim.qat_grid``, as ``spikinghash qat`` does."""
+    """The model's grid: its inputs (``models.qat_layers``) through ``hw_sim.target.qat_grid``, as ``spikinghash qat`` does."""
     inputs = grid_inputs(model)
     return grid_from_spec(derive_grid_spec(net, calib, steps, inputs.gains, inputs.bases))
 

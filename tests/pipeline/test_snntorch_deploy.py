@@ -15,8 +15,8 @@ import torch
 from spikinghash.cli.main import main
 from spikinghash.export.snntorch_nir import snntorch_to_nir
 from spikinghash.hw_sim.backends.fast import simulate_int
-from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.backends.lava.run import run_lava
+from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.target.quantize import quantize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

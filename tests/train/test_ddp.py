@@ -36,7 +36,7 @@ from torch import nn
 from spikinghash.models.hash_heads import SignHashHead
 from spikinghash.models.hash_net import SpikingHashNet
 from spikinghash.models.outputs import HashOutput
-from spikinghash.models.registry import register_model
+from spikinghash.models.factory import register_model
 from spikinghash.train import soft_similarity
 from spikinghash.train.config import LossConfig, TrainConfig
 from spikinghash.train.trainer import train

@@ -38,12 +38,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from spikinghash.hw_sim.frontend.graph import CanonicalNet, Path
+from spikinghash.hw_sim.spec import CONV_WRAP, DECAY_UNIT
 from spikinghash.hw_sim.target.int_net import IntNet
 
 Shape = tuple[int, ...]
-CONV_WRAP = 1 << 23  # PyConvModelFixed: signed_clamp(x, bits=24)
 RELAY_MIN_WORK = 200_000  # synapses × delay above which a relay beats DelaySparse's per-step rebuild
-RELAY_DECAY = 4095  # du = 4095: u keeps nothing of the previous step (dv = 4095: v keeps trunc(v / 4096))
+RELAY_DECAY = DECAY_UNIT - 1  # du = 4095: u keeps nothing of the previous step (dv = 4095: v keeps trunc(v / 4096))
 
 
 def lava_shape(shape: Shape) -> Shape:

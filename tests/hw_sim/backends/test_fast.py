@@ -8,8 +8,8 @@ import numpy as np
 
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.graph import parse
-from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse
 from spikinghash.hw_sim.kinds.neurons import IntNeuron
+from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse
 from spikinghash.hw_sim.target.quantize import quantize
 
 W0 = np.array([[254, -256, 6, 2], [100, 0, -40, 8], [2, 2, 2, 2]])

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.verify.compare import bit_exactness
 from spikinghash.hw_sim.backends.fast import simulate_int
-from spikinghash.hw_sim.frontend.graph import parse
-from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse
-from spikinghash.hw_sim.kinds.neurons import IntNeuron
 from spikinghash.hw_sim.backends.lava import build as lava_build, run as lava_net
 from spikinghash.hw_sim.backends.lava.build import conv_bound, lava_matrix
 from spikinghash.hw_sim.backends.lava.run import choose_reset, run_lava
-from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.backends.lava.runtime import lava_children
+from spikinghash.hw_sim.backends.result import BackendResult
+from spikinghash.hw_sim.frontend.graph import parse
+from spikinghash.hw_sim.kinds.neurons import IntNeuron
+from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse
 from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.verify.compare import bit_exactness
 
 
 def odd_conv_graph(graphs, seed: int) -> nir.NIRGraph:

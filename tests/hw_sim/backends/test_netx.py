@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.backends.netx.write import fit_for_netx, netx_dense_effective, sequential_paths, write_netx
+from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.target.quantize import quantize
 
 
@@ -76,7 +76,7 @@ def _netx_network(path, int_net):
 # -- the file and what netx builds from it (no Lava run) ------------------------------------------
 
 def test_dense_file_loads_into_netx_with_our_parameters(graphs, tmp_path) -> None:
-    from spikinghash.hw_sim.backends.netx.run import loaded_parameters
+    from spikinghash.hw_sim.backends.netx.network import loaded_parameters
 
     x = dense_frames(5, 8, 0)
     q, changes = fit_for_netx(dense_graph(graphs, 0), x)
@@ -99,7 +99,7 @@ def test_dense_file_loads_into_netx_with_our_parameters(graphs, tmp_path) -> Non
 
 
 def test_a_tampered_file_shows_in_the_loaded_parameters(graphs, tmp_path) -> None:
-    from spikinghash.hw_sim.backends.netx.run import loaded_parameters
+    from spikinghash.hw_sim.backends.netx.network import loaded_parameters
 
     q, _ = fit_for_netx(conv_graph(graphs, 1), np.random.default_rng(1).poisson(0.8, (5, 4, 2, 6, 6)))
     path = tmp_path / "model.net"

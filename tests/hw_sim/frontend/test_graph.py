@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.frontend.graph import parse
+from spikinghash.hw_sim.frontend.read import load
 
 
 def test_rich_graph_paths_lags_and_lava_delays(graphs) -> None:

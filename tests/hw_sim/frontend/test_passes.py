@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from spikinghash.errors import ConfigError
 from spikinghash.hw_sim import nir_examples
-from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.frontend.passes import lower
+from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.target.quantize import quantize
 
 DT = 1e-3

@@ -19,11 +19,11 @@ import pytest
 import torch
 from torch import Tensor
 
-from spikinghash.hw_sim.frontend.consumers import probe_consumers, record_consumers, snntorch_import_inexact
 from spikinghash.export.nir_executable import NIRExecutable
 from spikinghash.export.nir_export import write_graph
-from spikinghash.hw_sim.frontend.portable import make_portable
 from spikinghash.export.snntorch_nir import snntorch_to_nir
+from spikinghash.hw_sim.frontend.consumers import probe_consumers, record_consumers, snntorch_import_inexact
+from spikinghash.hw_sim.frontend.portable import make_portable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from export.nir_oracle import Oracle  # noqa: E402  (the tests' independent oracle)

@@ -10,8 +10,8 @@ import nir
 import numpy as np
 import pytest
 
-from spikinghash.hw_sim.kinds.neurons import NeuronLayer
 from spikinghash.hw_sim.kinds import KINDS, ROLES
+from spikinghash.hw_sim.kinds.neurons import NeuronLayer
 from spikinghash.hw_sim.kinds.synapses import Synapse
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,8 +8,8 @@ import pytest
 
 from spikinghash.errors import ConfigError
 from spikinghash.hw_sim.frontend.graph import parse
-from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse, quantize_input
 from spikinghash.hw_sim.kinds.neurons import IntNeuron
+from spikinghash.hw_sim.target.int_net import IntNet, IntSynapse, quantize_input
 
 
 def _net(graphs, **changes) -> IntNet:

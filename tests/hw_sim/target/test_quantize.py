@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.verify.compare import compare_float_int
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.graph import parse
 from spikinghash.hw_sim.spec import effective_weights as lava_effective_weights
 from spikinghash.hw_sim.target.quantize import bias_mantissas, input_coding, quantize, weight_cap, weight_mantissas
+from spikinghash.hw_sim.verify.compare import compare_float_int
 
 DT = 1e-3
 

@@ -7,8 +7,8 @@ import pytest
 
 from spikinghash.errors import DataError
 from spikinghash.hw_sim.backends.result import BackendResult
-from spikinghash.hw_sim.verify.compare import bit_exactness, compare_float_int, hash_agreement, layer_agreement
 from spikinghash.hw_sim.frontend.readout import hash_codes
+from spikinghash.hw_sim.verify.compare import bit_exactness, compare_float_int, hash_agreement, layer_agreement
 
 
 def _run(spikes: dict, codes, v=None, states=None) -> BackendResult:

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from spikinghash.errors import ConfigError, DataError
-from spikinghash.hw_sim.verify.compare import code_agreement
-from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
-from spikinghash.hw_sim.verify.backends import compare_with_fast
 from spikinghash.hw_sim.backends.fast import simulate_int
 from spikinghash.hw_sim.frontend.float_sim import simulate_float
 from spikinghash.hw_sim.frontend.read import load
 from spikinghash.hw_sim.target.quantize import quantize
+from spikinghash.hw_sim.verify.backends import compare_with_fast
+from spikinghash.hw_sim.verify.compare import code_agreement
+from spikinghash.hw_sim.verify.float_vs_integer import Tally, simulate_split
 
 
 def test_tally_by_hand() -> None:

@@ -1,4 +1,4 @@
-"""Every registered dataset, through the registry and `spikinghash data list` (parametrized over the catalog)."""
+"""Every registered dataset, through the registry and `spikinghash data list` (parametrized over the registered datasets)."""
 
 from __future__ import annotations
 

@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.backends.result import BackendResult
-from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 from spikinghash.hw_sim.backends.lava.build import interval_gap, lava_shape, to_lava
 from spikinghash.hw_sim.backends.lava.runtime import lava_session
 from spikinghash.hw_sim.backends.netx.write import lava_dense_effective, sequential_paths, write_netx
+from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.frontend.readout import hash_codes
+from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 
 MAPPING = "netx CUBA -> Lava LIF: du = iDecay - 1, dv = vDecay, vth = vThMant, bias_mant = bias, bias_exp = 6"
 

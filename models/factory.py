@@ -9,6 +9,7 @@ whose ``forward(x)`` takes ``x: [T, B, C, H, W]`` and returns a
 from __future__ import annotations
 
 import difflib
+import importlib
 from typing import Any, Callable
 
 from torch import nn
@@ -54,6 +55,12 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
     return _BUILDERS[name](**overrides)
 
 
+#: The modules whose import registers builders.
+BUILDER_MODULES = ("transhash", "spikinghash", "spikingformer", "neuromorphic")
+
+
 def _import_builders() -> None:
-    """Import the modules whose import registers builders (idempotent)."""
-    from spikinghash.models import catalog  # noqa: F401  (registers on import)
+    """Import the modules whose import registers builders (idempotent): TransHash, Spikinghash Ti–XL and its
+    ablations, the Spikingformer baseline, the NIR-exportable profiles ``*_nir``."""
+    for module in BUILDER_MODULES:
+        importlib.import_module(f"spikinghash.models.{module}")
