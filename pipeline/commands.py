@@ -16,8 +16,8 @@ from typing import Any
 
 from spikinghash.errors import ConfigError
 from spikinghash.pipeline.deployment import Deployment, deployment, reopen
-from spikinghash.pipeline.run_dir import CONFIG, GRAPH_JSON
 from spikinghash.pipeline.networks import is_graph_file, open_source
+from spikinghash.pipeline.run_dir import CONFIG, GRAPH_JSON
 
 
 def open_target(target: str | Path, *, data: str | None = None, inputs: str | Path | None = None,

@@ -31,8 +31,8 @@ from spikinghash.data.registry import dataset_info, list_datasets, load_split
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.frontend.graph import CanonicalNet
 from spikinghash.hw_sim.frontend.readout import choose_readout
-from spikinghash.pipeline.run_dir import GRAPH_JSON
 from spikinghash.pipeline.networks import Source, open_source
+from spikinghash.pipeline.run_dir import GRAPH_JSON
 
 SPLITS = ("train", "query", "database")
 

@@ -110,6 +110,14 @@ def npz(name: str, **arrays: np.ndarray) -> Damage:
     return damage
 
 
+def inputs_npz(**arrays: np.ndarray) -> Damage:
+    """The user's own frames, ``x.npz`` in the case folder (``simulate GRAPH.nir --inputs``), as given."""
+    def damage(run: Path, tmp: Path) -> None:
+        with open(tmp / "x.npz", "wb") as fh:
+            np.savez(fh, **arrays)
+    return damage
+
+
 def object_npz(name: str) -> Damage:
     """Keys as expected, but pickled Python objects inside (np.load must refuse them)."""
     def damage(run: Path, tmp: Path) -> None:

@@ -37,7 +37,7 @@ import torch
 from spikinghash.cli.main import build_parser, main, parse
 from spikinghash.errors import UserError
 
-from .bad_inputs import (MARKER, TINY_CONFIG, Damage, bad_shape, both, cut, drop_T, empty_hdf5,
+from .bad_inputs import (MARKER, TINY_CONFIG, Damage, bad_shape, both, cut, drop_T, empty_hdf5, inputs_npz,
                          malicious_pickle, malicious_torch, nir_edit, npz, object_npz, other_fingerprint, plain, rm,
                          stale_index, swap, torch_file, unknown_node, wrong_shapes, write)
 
@@ -85,6 +85,7 @@ BINARY = bytes(range(256)) * 4
 GRAPH_OPTION = ("simulate", "--data")
 ENERGY_GRAPH = ("energy {tmp}/graph.nir --data dvs-digits -o digits_per_class=2 -o temporal_per_class=2 "
                 "--out {tmp}/e --samples 2 --quiet")
+INPUTS_SIM = "simulate {tmp}/graph.nir --inputs {tmp}/x.npz --out {tmp}/sim --T 2 --calib 4 --quiet"
 GRAPH_SIM = "simulate {tmp}/graph.nir --data dvs-digits -o digits_per_class=2 -o temporal_per_class=2 " \
             "--out {tmp}/sim --calib 4 --limit 2 --quiet"
 
@@ -235,6 +236,17 @@ CASES = [
          requires=("energy", "--data")),
     Case("energy-graph-out-under-a-file", ENERGY_GRAPH.replace("{tmp}/e", "{file}/e"), ("afile",),
          "choose another path", nir_edit(lambda f: None), requires=("energy", "--data")),
+    Case("simulate-graph-inputs-wrong-keys", INPUTS_SIM, ("x.npz", "holds keys ['images']"), "write it with np.savez",
+         both(nir_edit(lambda f: None), inputs_npz(images=np.zeros((2, 2, 32, 32)))), requires=("simulate", "--inputs")),
+    Case("simulate-graph-inputs-pickled-objects", INPUTS_SIM, ("x.npz",), "store plain numeric arrays",
+         both(nir_edit(lambda f: None), inputs_npz(frames=np.array([{"x": 1}], dtype=object))),
+         requires=("simulate", "--inputs")),
+    Case("simulate-graph-inputs-wrong-shape", INPUTS_SIM, ("takes input of shape [2, 32, 32] per step",),
+         "use a graph made for this data", both(nir_edit(lambda f: None),
+                                                inputs_npz(frames=np.zeros((2, 2, 2, 16, 16)), labels=np.zeros(2))),
+         requires=("simulate", "--inputs")),
+    Case("simulate-graph-inputs-and-data", INPUTS_SIM + " --data dvs-digits", ("--data", "--inputs"), "not both",
+         nir_edit(lambda f: None), requires=("simulate", "--inputs")),
     Case("export-netx-checkpoint-truncated", "export netx {run}", ("checkpoint.pt",), "train the run again",
          CKPT_TRUNCATED, requires=("export", "netx")),
     Case("export-netx-output-under-a-file", "export netx {run} -o {file}/m.net", ("afile",), "choose another path",

@@ -13,8 +13,8 @@ import pytest
 
 from spikinghash.cli.main import main
 from spikinghash.export.onnx_export import run_onnx
-from spikinghash.retrieval.codes import load_codes, unpack_codes
 from spikinghash.pipeline.run_dir import load_run
+from spikinghash.retrieval.codes import load_codes, unpack_codes
 from spikinghash.train.config import config_from_dict, read_config_file, write_config
 
 from .test_simulate_cmd import TINY_NIR, _tiny_profile, make_run  # noqa: F401  (autouse fixture: the tiny model)

@@ -164,3 +164,35 @@ def test_bad_inputs_are_refused_with_the_layout(case) -> None:
         sh.deploy(graph, frames[:, :, :, :8], labels)
     with pytest.raises(UserError, match="input_shape"):
         sh.deploy(torch.nn.Sequential(torch.nn.Linear(2, 2)), frames, labels)
+
+
+def test_a_tonic_style_dataset_is_binned_as_training_bins(case) -> None:
+    """A dataset yielding (events, label) with a sensor_size, as tonic's do: binned into T frames by
+    ``data.frames.events_to_frames`` (tonic's ToFrame), then deployed like arrays of those frames."""
+    from spikinghash.data.events import make_events
+    from spikinghash.data.frames import events_to_frames
+
+    graph, _, _ = case
+    rng = np.random.default_rng(5)
+
+    class Events:  # the interface of a tonic dataset
+        sensor_size = (10, 10, 2)
+
+        def __init__(self) -> None:
+            self.items = [(make_events(rng.integers(0, 10, 400), rng.integers(0, 10, 400),
+                                       np.sort(rng.integers(0, 50_000, 400)), rng.integers(0, 2, 400)), k % 5)
+                          for k in range(6)]
+
+        def __len__(self) -> int:
+            return len(self.items)
+
+        def __getitem__(self, i: int):
+            return self.items[i]
+
+    dataset = Events()
+    from_events = sh.deploy(graph, dataset, T=T).summary()
+    frames = np.stack([events_to_frames(ev, Events.sensor_size, T) for ev, _ in dataset.items]).astype(np.float64)
+    from_frames = sh.deploy(graph, frames, np.array([label for _, label in dataset.items])).summary()
+    for key in ("accuracy_float", "accuracy_integer", "mean_firing_rate_float", "mean_firing_rate_integer"):
+        assert from_events[key] == from_frames[key], key
+    assert from_events["data"] == "tonic" and from_events["samples"] == {"query": 6, "db": 0}

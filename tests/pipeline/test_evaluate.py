@@ -15,10 +15,10 @@ import torch
 from spikinghash.data.frames import FrameDataset
 from spikinghash.data.registry import load_split
 from spikinghash.errors import DataError
-from spikinghash.retrieval.codes import load_codes, unpack_codes
-from spikinghash.retrieval.index import StaleIndexError
 from spikinghash.pipeline.evaluate import evaluate_run, search_run
 from spikinghash.pipeline.run_dir import load_run
+from spikinghash.retrieval.codes import load_codes, unpack_codes
+from spikinghash.retrieval.index import StaleIndexError
 from spikinghash.train.config import LossConfig, TrainConfig
 from spikinghash.train.trainer import train
 
