@@ -192,8 +192,8 @@ def simulate_int(int_net: IntNet, frames: Any, batch_size: int = 64, threads: in
     spikes = {n: _joined([p[0][n] for p in parts]).numpy() for n in names}
     counts = {n: {c: sum(p[2][n][c] for p in parts) for c in COUNTERS} for n in names}
     counts["input"] = {"clipped": clipped}
-    states = {n: {var: torch.cat([p[3][n][k] for p in parts]).contiguous().numpy() for k, var in enumerate("uv")}
-              for n in names}
+    states = {n: {var: (parts[0][3][n][k] if len(parts) == 1 else torch.cat([p[3][n][k] for p in parts])).numpy()
+                  for k, var in enumerate("uv")} for n in names}
     v_hash = _joined([p[1] for p in parts]).numpy()
     return BackendResult("fast", spikes, hash_codes(spikes[int_net.net.output]), v_hash, states, counts,
                          time.perf_counter() - start)

@@ -36,13 +36,14 @@ def _wrap32(x: int) -> int:
 @numba.njit(cache=True, nogil=True)
 def lif_steps(a_in: np.ndarray, bias: np.ndarray, du: int, dv: int, vth: int, reset_step: int, count_from: int,
               spikes: np.ndarray, v_out: np.ndarray, spikes_float: np.ndarray, u_state: np.ndarray,
-              v_state: np.ndarray) -> tuple[int, int]:
+              v_state: np.ndarray, from_state: bool = True) -> tuple[int, int]:
     """Run ``a_in [S, M, N]`` (integer values, any numeric dtype: the int32 sum of a layer's input ports; M
     samples of N neurons) through LIF neurons with ``bias [N]`` int64 (``bias_mant << bias_exp``), state
     zeroed at the start of step ``reset_step``.
 
-    State: if ``u_state``/``v_state`` are ``[M, N]`` int64, the run starts from them and leaves the final
-    state there (a recurrent layer runs one step at a time); if they have no rows, it starts from 0.
+    State: if ``u_state``/``v_state`` are ``[M, N]`` int64, the run leaves its final state there, and starts
+    from them when ``from_state`` (a recurrent layer runs one step at a time), else from 0; if they have no
+    rows, it starts from 0 and keeps no final state.
     Writes ``spikes [S, M, N]`` uint8; if ``v_out`` has S rows, v after each step (clipped, 0 where it
     fired) into ``v_out [S, M, N]`` int64; if ``spikes_float`` has S rows, the spikes again as 0.0/1.0
     (the next synapses' input). Returns (v saturations, u wraps) counted from step ``count_from``.
@@ -59,6 +60,7 @@ def lif_steps(a_in: np.ndarray, bias: np.ndarray, du: int, dv: int, vth: int, re
     keep_v = v_out.shape[0] == steps
     keep_float = spikes_float.shape[0] == steps
     stateful = u_state.shape[0] == batch
+    start = stateful and from_state
     saturations = 0
     wraps = 0
     us = np.zeros(BLOCK, dtype=np.int64)
@@ -67,8 +69,8 @@ def lif_steps(a_in: np.ndarray, bias: np.ndarray, du: int, dv: int, vth: int, re
         for i0 in range(0, n, BLOCK):
             width = min(BLOCK, n - i0)
             for j in range(width):
-                us[j] = u_state[m, i0 + j] if stateful else 0
-                vs[j] = v_state[m, i0 + j] if stateful else 0
+                us[j] = u_state[m, i0 + j] if start else 0
+                vs[j] = v_state[m, i0 + j] if start else 0
             for s in range(steps):
                 for j in range(width):
                     i = i0 + j

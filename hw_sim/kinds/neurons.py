@@ -231,12 +231,12 @@ def fixed_run(a_in: Tensor, du: int, dv: int, vth: int, bias: Tensor, reset_step
     as_float = np.empty(flat.shape if float_spikes else (0, 0, 0), dtype=np.float32)
     if state is not None:
         u_state, v_state = (s.reshape(flat.shape[1:]) for s in state)
-    elif final:  # zeros: the run starts from the state it would start from anyway, and leaves its last one here
-        u_state, v_state = np.zeros(flat.shape[1:], np.int64), np.zeros(flat.shape[1:], np.int64)
+    elif final:  # the run starts from 0 as always and leaves its last state here
+        u_state, v_state = np.empty(flat.shape[1:], np.int64), np.empty(flat.shape[1:], np.int64)
     else:
         u_state, v_state = (np.empty((0, 0), dtype=np.int64),) * 2
     saturations, wraps = lif_steps(flat, per_sample, du, dv, vth, reset_step, count_from, spikes, v, as_float,
-                                   u_state, v_state)
+                                   u_state, v_state, state is not None)
     back = tuple(np.argsort(order))
 
     def logical(values: np.ndarray) -> Tensor:
