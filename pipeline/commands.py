@@ -42,7 +42,7 @@ def open_target(target: str | Path, *, data: str | None = None, inputs: str | Pa
         if out is None and out_required:
             raise ConfigError(f"{target} is a NIR file: give --out DIR for hw_sim.json, energy.json and the report")
         if inputs is not None:
-            return deployment(target, str(inputs), out=out, T=T)
+            return deployment(target, Path(inputs), out=out, T=T)
         return deployment(target, data, out=out, root=root, T=T, options=options or {})
     if flags and not target.is_dir():
         open_source(target)  # no run folder, no NIR file: says what the path is and what to give instead
