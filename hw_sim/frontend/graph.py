@@ -35,7 +35,7 @@ from torch import Tensor
 from spikinghash.errors import ConfigError, DataError
 from spikinghash.hw_sim.frontend.passes import graph_dt
 from spikinghash.hw_sim.kinds import KINDS, delay_steps, role_of
-from spikinghash.hw_sim.kinds.neurons import NeuronLayer
+from spikinghash.hw_sim.kinds.neurons import LAYER_SHAPES, NeuronLayer, layout_of
 from spikinghash.hw_sim.kinds.synapses import Synapse
 from spikinghash.hw_sim.spec import MAX_DELAY
 
@@ -154,8 +154,9 @@ def parse(graph: nir.NIRGraph) -> CanonicalNet:
         raise ConfigError(f"graph metadata dt={dt} must be a positive number of seconds; export the step length")
     input_name, output_name = by_role["input"][0], by_role["output"][0]
     input_shape = tuple(int(s) for s in np.asarray(nodes[input_name].input_type["input"]).ravel())
-    if len(input_shape) not in (1, 3):
-        raise _err(input_name, nodes[input_name], f"input shape {list(input_shape)} is neither [C, H, W] nor [N]")
+    if layout_of(input_shape) is None:
+        raise _err(input_name, nodes[input_name], f"input shape {list(input_shape)} is none of "
+                                                  f"{', '.join(LAYER_SHAPES.values())}")
 
     out_src = preds[output_name]
     if len(out_src) != 1 or role_of(nodes[out_src[0]]) != "neuron":

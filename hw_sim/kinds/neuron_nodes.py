@@ -13,8 +13,8 @@ import nir
 import numpy as np
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.kinds.neurons import (CubaLILayer, CubaLIFLayer, IFLayer, ILayer, LIFLayer, LILayer,
-                                              NeuronLayer, ThresholdLayer)
+from spikinghash.hw_sim.kinds.neurons import (LAYER_SHAPES, CubaLILayer, CubaLIFLayer, IFLayer, ILayer, LIFLayer,
+                                              LILayer, NeuronLayer, ThresholdLayer, layout_of)
 
 Shape = tuple[int, ...]
 #: snnTorch 1.0.0's importer computes ``β = 1 − dt/τ`` with this step, whatever the graph's dt.
@@ -27,9 +27,9 @@ def _params(node: Any, name: str, fields: tuple[str, ...]) -> tuple[Shape, list[
     arrays = [np.asarray(getattr(node, f), dtype=np.float64) for f in fields]
     shape = arrays[-1].shape
     kind = type(node).__name__
-    if any(a.shape != shape for a in arrays) or len(shape) not in (1, 3):
-        raise ConfigError(f"neuron node {name!r} ({kind}): parameters {fields} must share one shape [N] or "
-                          f"[C, H, W], got {[list(a.shape) for a in arrays]}")
+    if any(a.shape != shape for a in arrays) or layout_of(shape) is None:
+        raise ConfigError(f"neuron node {name!r} ({kind}): parameters {fields} must share one shape "
+                          f"{' or '.join(LAYER_SHAPES.values())}, got {[list(a.shape) for a in arrays]}")
     for f, a in zip(fields, arrays):
         if not np.all(np.isfinite(a)):
             raise ConfigError(f"neuron node {name!r} ({kind}): {f} holds NaN or infinite values; export finite ones")

@@ -50,6 +50,16 @@ from spikinghash.hw_sim.kinds.lif_kernel import lif_steps
 from spikinghash.hw_sim.spec import DECAY_UNIT, VTH_SHIFT
 
 Shape = tuple[int, ...]
+#: The layouts a neuron layer (and the input) may have, by rank: the one place a new layout (e.g. [C, L]
+#: for 1-D convolutions) is admitted; Lava's axis order follows any rank (``backends.lava.build.lava_shape``).
+LAYER_SHAPES = {1: "[N]", 3: "[C, H, W]"}
+
+
+def layout_of(shape: Shape) -> str | None:
+    """The layout name of ``shape`` (:data:`LAYER_SHAPES`), None for a rank no layer may have."""
+    return LAYER_SHAPES.get(len(shape))
+
+
 #: Integer operations of one neuron update of the fixed-point step (``lif_kernel``; every kind runs it):
 #: 2 multiplies (a 12-bit decay times a 24-bit state, for u and v) and 4 adds at 32 bits (u, v, bias and
 #: the threshold compare), on 2 state variables.

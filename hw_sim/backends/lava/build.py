@@ -47,19 +47,33 @@ RELAY_DECAY = DECAY_UNIT - 1  # du = 4095: u keeps nothing of the previous step 
 
 
 def lava_shape(shape: Shape) -> Shape:
-    """(C, H, W) -> Lava's (W, H, C); 1-D shapes unchanged."""
-    return tuple(reversed(shape)) if len(shape) == 3 else shape
+    """A layer's shape in Lava's axis order, every axis reversed: (C, H, W) -> (W, H, C) (the order Lava's
+    ``Conv`` takes); [N] unchanged. The one place the layout rule lives; every Lava-facing array follows it."""
+    return tuple(reversed(shape))
+
+
+def _reversed_axes(ndim: int, lead: int = 0) -> tuple[int, ...]:
+    return (*range(lead), *reversed(range(lead, ndim)))
 
 
 def to_lava(a: np.ndarray, shape: Shape) -> np.ndarray:
-    """Per-neuron array of a layer of ``shape`` (C, H, W) in Lava's (W, H, C) layout."""
-    return a.transpose(2, 1, 0) if len(shape) == 3 else a
+    """Per-neuron array of a layer of ``shape`` in Lava's order (:func:`lava_shape`)."""
+    return a.transpose(_reversed_axes(len(shape)))
 
 
 def lava_order(shape: Shape) -> np.ndarray:
-    """For each position of Lava's flattened (W, H, C) order, the index in C-order (C, H, W) flattening."""
-    return np.arange(int(np.prod(shape))).reshape(shape).transpose(2, 1, 0).ravel() if len(shape) == 3 \
-        else np.arange(shape[0])
+    """For each position of Lava's flattened order, the index in C-order flattening of ``shape``."""
+    return to_lava(np.arange(int(np.prod(shape))).reshape(shape), shape).ravel()
+
+
+def frames_to_lava(x: np.ndarray) -> np.ndarray:
+    """Frames ``[S, *shape]`` -> a ``RingBuffer``'s data ``[*lava_shape(shape), S]``."""
+    return x.transpose((*reversed(range(1, x.ndim)), 0))
+
+
+def raster_from_lava(r: np.ndarray) -> np.ndarray:
+    """A recording ``[S, *lava_shape(shape)]`` -> ``[S, *shape]``."""
+    return r.transpose(_reversed_axes(r.ndim, lead=1))
 
 
 def input_max(int_net: IntNet, path: Path, graded_max: int | None = None) -> int:

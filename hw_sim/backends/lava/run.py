@@ -36,7 +36,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.backends.lava.build import LavaGraph, build_graph, interval_gap
+from spikinghash.hw_sim.backends.lava.build import (LavaGraph, build_graph, frames_to_lava, interval_gap,
+                                                   raster_from_lava)
 from spikinghash.hw_sim.backends.lava.runtime import lava_session
 from spikinghash.hw_sim.backends.result import BackendResult
 from spikinghash.hw_sim.frontend.graph import CanonicalNet
@@ -46,15 +47,11 @@ from spikinghash.hw_sim.target.int_net import IntNet, quantize_input
 Shape = tuple[int, ...]
 
 
-def _read(g: LavaGraph, net: CanonicalNet, steps: int) -> dict[str, np.ndarray]:
+def _read(g: LavaGraph, steps: int) -> dict[str, np.ndarray]:
     """The last ``steps`` steps each ``Extractor`` passed on, as ``[steps, *shape (C,H,W)]`` uint8 per layer
     (whole arrays through a channel: Lava's ``Var.get`` moves one number per message)."""
-    raw = {}
-    for name in g.sinks:
-        layer = net.neurons[name]
-        rec = np.stack([g.sinks[name].receive() for _ in range(steps)])  # [steps, *lava_shape]
-        raw[name] = (rec.transpose(0, 3, 2, 1) if len(layer.shape) == 3 else rec).astype(np.uint8)
-    return raw
+    return {name: raster_from_lava(np.stack([sink.receive() for _ in range(steps)])).astype(np.uint8)
+            for name, sink in g.sinks.items()}
 
 
 def _run_schedule(int_net: IntNet, data: np.ndarray, period: int, runs: int, interval: int,
@@ -81,14 +78,9 @@ def _run_schedule(int_net: IntNet, data: np.ndarray, period: int, runs: int, int
         setup = time.perf_counter() - start
         for _ in range(runs):
             runner.run(condition=RunSteps(num_steps=period), run_cfg=cfg)
-            rasters.append(_read(g, net, period))
+            rasters.append(_read(g, period))
         v = monitor.get_data()[runner.name]["v"]  # [runs·period, *lava_shape]
     return rasters, np.rint(v).astype(np.int64).reshape(runs * period, -1), g, setup
-
-
-def _frames_to_lava(x: np.ndarray) -> np.ndarray:
-    """Graded frames ``[S, *shape (C,H,W)]`` -> RingBuffer data ``[*lava_shape, S]``."""
-    return x.transpose(3, 2, 1, 0) if x.ndim == 4 else x.T
 
 
 def choose_reset(net: CanonicalNet, reset: str | None) -> str:
@@ -128,13 +120,13 @@ def run_lava(int_net: IntNet, frames: Any, samples: int | None = None, reset: st
     if reset == "interval":
         period = steps + gap
         seq = np.concatenate([np.concatenate([x[:, k], zeros[:gap]]) for k in range(n)] + [zeros[:tail]])
-        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), len(seq), 1, period, conv, relay,
+        rasters, v, g, setup = _run_schedule(int_net, frames_to_lava(seq), len(seq), 1, period, conv, relay,
                                              record)
         windows = [(rasters[0], k * period, k * period) for k in range(n)]
     else:
         period = steps + tail
         seq = np.concatenate([np.concatenate([x[:, k], zeros[:tail]]) for k in range(n)])
-        rasters, v, g, setup = _run_schedule(int_net, _frames_to_lava(seq), period, n, period, conv, relay,
+        rasters, v, g, setup = _run_schedule(int_net, frames_to_lava(seq), period, n, period, conv, relay,
                                              record)
         windows = [(rasters[k], 0, k * period) for k in range(n)]
     spikes: dict[str, list[np.ndarray]] = {name: [] for name in g.sinks}

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from spikinghash.errors import ConfigError
-from spikinghash.hw_sim.backends.lava.build import interval_gap, lava_shape, to_lava
+from spikinghash.hw_sim.backends.lava.build import (frames_to_lava, interval_gap, lava_shape, raster_from_lava,
+                                                   to_lava)
 from spikinghash.hw_sim.backends.lava.runtime import lava_session
 from spikinghash.hw_sim.backends.netx.write import lava_dense_effective, sequential_paths, write_netx
 from spikinghash.hw_sim.backends.result import BackendResult
@@ -85,7 +86,7 @@ def _source_data(seq: np.ndarray, first_is_dense: bool) -> np.ndarray:
     layer, ``[W, H, C, S]`` for a conv one."""
     if first_is_dense:
         return seq.reshape(seq.shape[0], -1).T
-    return seq.transpose(3, 2, 1, 0) if seq.ndim == 4 else seq.T
+    return frames_to_lava(seq)
 
 
 def simulate_netx(int_net: IntNet, frames: Any, samples: int | None = None,
@@ -144,7 +145,7 @@ def _run(network: Any, int_net: IntNet, paths: list, seq: np.ndarray, steps: int
         network.run(condition=RunSteps(num_steps=len(seq)), run_cfg=cfg)
         raw = {name: np.stack([sink.receive() for _ in range(len(seq))]) for name, sink in sinks.items()}
         v = monitor.get_data()[network.out_layer.neuron.name]["v"]
-    raw = {name: (r.transpose(0, 3, 2, 1) if r.ndim == 4 else r).astype(np.uint8) for name, r in raw.items()}
+    raw = {name: raster_from_lava(r).astype(np.uint8) for name, r in raw.items()}
     spikes = {name: np.stack([r[k * steps + net.lags[name]:k * steps + net.lags[name] + steps] for k in range(n)],
                              axis=1) for name, r in raw.items()}
     v = np.rint(v).astype(np.int64).reshape(len(seq), -1)
